@@ -1,0 +1,1 @@
+"""Chat platforms <-> neutral /meet commands (Slack, Discord, the terminal console)."""

@@ -1,0 +1,1 @@
+"""The running bot: CLI, config loading, wiring of adapters, commands and providers."""

@@ -1,0 +1,1 @@
+"""The platform-neutral /meet command layer: parsing, use cases, role policy, replies, store."""

@@ -1,0 +1,1 @@
+"""Placeholder until the bigbluebutton client lands."""

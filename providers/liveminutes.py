@@ -1,0 +1,1 @@
+"""Placeholder until the liveminutes client lands."""
