@@ -81,5 +81,5 @@ class ProviderUnsupported(ProviderError):
     """The provider has no such capability (e.g. LiveMinutes has no recordings)."""
 
     def __init__(self, provider: str, operation: str, capability: str) -> None:
-        super().__init__(provider, operation, f"{provider} does not support {capability}")
+        super().__init__(provider, operation, f"has no {capability}")
         self.capability = capability
