@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/meetbot simulate
+	$(BIN)/meetbot demo
 
 simulate: setup
 	$(BIN)/meetbot simulate

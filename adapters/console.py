@@ -1,0 +1,143 @@
+"""The terminal chat: /meet in a terminal or a pipe, with every reply shown with its audience.
+
+One line at a time from the input: `/meet ...` runs a command as the current user, `/as NAME`
+switches user, `/press join|end MEETING` presses a card button, `#` starts a comment. Output
+says who sees what: channel posts, ephemeral answers ("only NAME sees") and DMs ("DM to NAME"),
+so a demo shows exactly what chat users would see. It exits at the end of the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TextIO
+
+from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.parsing import Mention
+from commands.replies import ButtonAction, Card, Reply, Visibility
+
+Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
+Click = Callable[[ChatUser, Conversation, ButtonAction, str], Awaitable[list[Reply]]]
+
+CONSOLE_TENANT = Tenant(Platform.CONSOLE, "local")
+_NAME = re.compile(r"^[\w.\-]{1,32}$")
+_UNPRINTABLE = re.compile(r"[^\S\n ]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e]")
+
+HELP = """Console commands:
+  /meet SUBCOMMAND ...   run a /meet command (try /meet help)
+  /as NAME               act as another user from now on
+  /press join|end ID     press a card's Join or End button
+  # ...                  a comment
+End of input (Ctrl-D) quits."""
+
+
+class ConsoleDirectory:
+    """Console users are known by name; `@name` mentions refer to them."""
+
+    def __init__(self, facts: dict[str, PlatformFacts] | None = None) -> None:
+        self.facts = facts or {}
+
+    def user(self, name: str) -> ChatUser:
+        return ChatUser(
+            CONSOLE_TENANT, name, name, facts=self.facts.get(name, PlatformFacts(timezone="UTC"))
+        )
+
+    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        return self.user(mention.user_id)
+
+
+class ConsoleChat:
+    """Reads lines, runs them, prints the replies."""
+
+    def __init__(
+        self,
+        dispatch: Dispatch,
+        click: Click,
+        out: TextIO,
+        *,
+        directory: ConsoleDirectory | None = None,
+        user: str = "alice",
+        channel: str = "general",
+    ) -> None:
+        self.dispatch = dispatch
+        self.click = click
+        self.out = out
+        self.directory = directory or ConsoleDirectory()
+        self.user = self.directory.user(user)
+        self.where = Conversation(CONSOLE_TENANT, channel)
+
+    async def run(self, lines: AsyncIterator[str]) -> None:
+        self.say(
+            f"meetbot console: you are {self.user.display_name} in #{self.where.channel_id}. "
+            "/as NAME switches user; /meet help lists commands."
+        )
+        async for raw in lines:
+            await self.handle(raw.rstrip("\n"))
+
+    async def handle(self, line: str) -> None:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return
+        self.say(f"\n[{self.user.display_name}] {clean(text)}")
+        word, _, rest = text.partition(" ")
+        if word == "/meet":
+            self.show(await self.dispatch(self.user, self.where, rest))
+        elif word == "/as":
+            self.switch(rest.strip())
+        elif word == "/press":
+            await self.press(rest.split())
+        else:
+            self.say(HELP)
+
+    def switch(self, name: str) -> None:
+        if not _NAME.match(name):
+            self.say("  /as takes a name of letters, digits, '.', '-' or '_' (at most 32).")
+            return
+        self.user = self.directory.user(name)
+        self.say(f"  (you are now {name})")
+
+    async def press(self, words: list[str]) -> None:
+        actions = {"join": ButtonAction.JOIN, "end": ButtonAction.END}
+        if len(words) != 2 or words[0].lower() not in actions:
+            self.say("  usage: /press join|end MEETING_ID")
+            return
+        action = actions[words[0].lower()]
+        self.show(await self.click(self.user, self.where, action, words[1]))
+
+    def show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            self.say(self.render(reply))
+
+    def render(self, reply: Reply) -> str:
+        if reply.visibility is Visibility.CHANNEL:
+            header = f"#{self.where.channel_id}"
+        elif reply.visibility is Visibility.DIRECT and reply.recipient is not None:
+            header = f"DM to {reply.recipient.display_name}"
+        else:
+            header = f"only {self.user.display_name} sees"
+        lines = [
+            f"  {header} > {line}" if i == 0 else f"  {' ' * len(header)}   {line}"
+            for i, line in enumerate(clean(reply.text).splitlines() or [""])
+        ]
+        if reply.card is not None:
+            lines += [f"  {' ' * len(header)}   {line}" for line in render_card(reply.card)]
+        return "\n".join(lines)
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def render_card(card: Card) -> list[str]:
+    lines = [f"┌ {clean(card.title)}"]
+    lines += [f"│ {clean(f.name)}: {clean(f.value)}" for f in card.fields]
+    buttons = [f"[{clean(b.label)}]" for b in card.buttons if b.action is not ButtonAction.OPEN]
+    if buttons:
+        lines.append("└ " + " ".join(buttons))
+    else:
+        lines[-1] = "└" + lines[-1][1:]
+    return lines
+
+
+def clean(text: str) -> str:
+    """Terminal-safe text: no escape sequences or bidi overrides from user input."""
+    return _UNPRINTABLE.sub(" ", text)

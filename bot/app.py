@@ -1,0 +1,45 @@
+"""Wiring: the one place that knows the concrete provider classes and builds them from config."""
+
+from __future__ import annotations
+
+from bot.config import ProviderName, ProvidersConfig
+from providers.base import MeetingProvider
+from providers.bigbluebutton import BigBlueButtonClient
+from providers.liveminutes import LiveMinutesClient
+from providers.vconnct import VConnctClient
+
+
+def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvider:
+    """One client with its own pooled HTTP client, for a configured provider."""
+    if name == "bigbluebutton" and config.bigbluebutton is not None:
+        bbb = config.bigbluebutton
+        return BigBlueButtonClient(
+            url=bbb.url,
+            secret=bbb.secret.get_secret_value(),
+            checksum=bbb.checksum,
+            join_with_password=bbb.join_with_password,
+            timeout=bbb.timeout,
+        )
+    if name == "vconnct" and config.vconnct is not None:
+        vc = config.vconnct
+        return VConnctClient(
+            url=vc.url,
+            license=vc.license.get_secret_value(),
+            language=vc.language,
+            join_path=vc.join_path,
+            timeout=vc.timeout,
+        )
+    if name == "liveminutes" and config.liveminutes is not None:
+        lm = config.liveminutes
+        return LiveMinutesClient(
+            url=lm.url,
+            account_sid=lm.account_sid,
+            auth_token=lm.auth_token.get_secret_value(),
+            timeout=lm.timeout,
+        )
+    raise ValueError(f"provider {name!r} is not configured")
+
+
+def build_providers(config: ProvidersConfig) -> dict[str, MeetingProvider]:
+    """A client for every configured provider, keyed by name."""
+    return {name: build_provider(config, name) for name in config.configured()}

@@ -1,0 +1,136 @@
+"""The `meetbot` command line: one subcommand per operator task.
+
+Subcommands today: `demo` (the terminal chat against in-process simulators, no config needed),
+`console` (the terminal chat against configured providers), `simulate` (the three provider
+simulators on loopback) and `check` (load a config and prove each configured provider answers
+with working credentials). Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot import console as terminal
+from bot.app import build_providers
+from bot.config import ConfigError, load_config
+from bot.simulated import Ports, SimulatedProviders
+from providers.base import ProviderError
+
+DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meetbot",
+        description="Run BigBlueButton, VConnct and LiveMinutes meetings from Slack and Discord.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity (default: WARNING)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    simulate = commands.add_parser(
+        "simulate", help="start the three provider simulators on loopback until Ctrl-C"
+    )
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--bbb-port", type=int, default=DEFAULT_SIMULATOR_PORTS.bigbluebutton)
+    simulate.add_argument("--vconnct-port", type=int, default=DEFAULT_SIMULATOR_PORTS.vconnct)
+    simulate.add_argument(
+        "--liveminutes-port", type=int, default=DEFAULT_SIMULATOR_PORTS.liveminutes
+    )
+
+    commands.add_parser(
+        "demo", help="the terminal chat against simulated providers; no config needed"
+    )
+    console_parser = commands.add_parser(
+        "console", help="the terminal chat against the configured providers"
+    )
+    console_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
+    check = commands.add_parser(
+        "check", help="validate a config file and ask every configured provider if it answers"
+    )
+    check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    return parser
+
+
+async def simulate(args: argparse.Namespace) -> int:
+    ports = Ports(
+        bigbluebutton=args.bbb_port, vconnct=args.vconnct_port, liveminutes=args.liveminutes_port
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with SimulatedProviders(ports, host=args.host) as sims:
+            print(sims.describe(), flush=True)
+            print("\nRunning; Ctrl-C stops.", flush=True)
+            await stop.wait()
+    except OSError as error:
+        print(f"meetbot simulate: cannot listen: {error.strerror} ({error})", file=sys.stderr)
+        return 2
+    print("Stopped.", flush=True)
+    return 0
+
+
+async def check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"meetbot check: {error}", file=sys.stderr)
+        return 2
+    providers = build_providers(config.providers)
+    failures = 0
+    try:
+        for name, provider in providers.items():
+            try:
+                health = await provider.health()
+            except ProviderError as error:
+                failures += 1
+                print(f"{name:<14} FAILED  {type(error).__name__}: {error.message}")
+                continue
+            version = f"version {health.version}" if health.version else ""
+            detail = "; ".join(part for part in (version, health.detail or "") if part)
+            print(f"{name:<14} {'ok' if health.ok else 'FAILED':<7} {detail}".rstrip())
+            failures += 0 if health.ok else 1
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+    default = config.providers.default_name()
+    print(f"default provider: {default}")
+    return 1 if failures else 0
+
+
+async def console(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"meetbot console: {error}", file=sys.stderr)
+        return 2
+    return await terminal.console(config)
+
+
+async def demo(_args: argparse.Namespace) -> int:
+    return await terminal.demo()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runners = {"simulate": simulate, "check": check, "console": console, "demo": demo}
+    runner = runners[args.command]
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(runner(args))
+    return 130

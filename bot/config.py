@@ -1,0 +1,201 @@
+"""Configuration: the YAML file, `${ENV}` expansion, and the typed model it must fit.
+
+`load_config(path)` reads YAML, replaces `${NAME}` (or `${NAME:-default}`) in string values
+from the environment, and validates the result. Every problem is a `ConfigError` whose message
+names the YAML path (`providers.bigbluebutton.secret: ...`) and never a secret's value. Secrets
+are `SecretStr`, so a config printed or logged shows `**********`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from commands.policy import RolePolicyConfig, TenantOverride
+
+ProviderName = Literal["bigbluebutton", "vconnct", "liveminutes"]
+CHECKSUM_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; raised at start-up only, with the YAML path."""
+
+
+class _Section(BaseModel):
+    # A typo in a key must fail loudly at start, not be ignored until the feature is needed.
+    model_config = ConfigDict(extra="forbid")
+
+
+def _http_url(url: str) -> str:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return url
+
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=120)]
+
+
+class BigBlueButtonConfig(_Section):
+    url: str
+    secret: SecretStr
+    checksum: Literal["sha1", "sha256", "sha384", "sha512"] = "sha1"
+    # Servers older than 2.4 know no `role` on join; they need the password form.
+    join_with_password: bool = False
+    timeout: PositiveSeconds = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _api_base(cls, url: str) -> str:
+        url = _http_url(url)
+        if not url.endswith("/bigbluebutton/api"):
+            raise ValueError(
+                "must be the API base ending in /bigbluebutton/api "
+                "(as `bbb-conf --secret` prints it)"
+            )
+        return url
+
+
+class VConnctConfig(_Section):
+    url: str
+    license: SecretStr
+    language: str | None = None
+    # The document gives join at POST /api/v1/start_meeting/ (likely a typo): configurable.
+    join_path: str = "/api/v1/start_meeting/"
+    timeout: PositiveSeconds = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return _http_url(url)
+
+
+class LiveMinutesConfig(_Section):
+    url: str = "http://api.liveminutes.com"
+    account_sid: str
+    auth_token: SecretStr
+    timeout: PositiveSeconds = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return _http_url(url)
+
+
+class ProvidersConfig(_Section):
+    default: ProviderName | None = None
+    bigbluebutton: BigBlueButtonConfig | None = None
+    vconnct: VConnctConfig | None = None
+    liveminutes: LiveMinutesConfig | None = None
+
+    def configured(self) -> list[ProviderName]:
+        """Names of the providers that have a section, in a fixed order."""
+        names: list[ProviderName] = ["bigbluebutton", "vconnct", "liveminutes"]
+        return [name for name in names if getattr(self, name) is not None]
+
+    def default_name(self) -> ProviderName:
+        """The default provider: as configured, else the first configured one."""
+        configured = self.configured()
+        if self.default is not None:
+            return self.default
+        return configured[0]
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite:///meetbot.db"
+
+
+_TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
+
+
+class Config(_Section):
+    providers: ProvidersConfig
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
+    tenants: dict[str, TenantOverride] = Field(default_factory=dict)
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_keys(cls, tenants: dict[str, TenantOverride]) -> dict[str, TenantOverride]:
+        for key in tenants:
+            if not _TENANT_KEY.match(key):
+                raise ValueError(f"tenant keys look like slack:T0123 or discord:81234, not {key!r}")
+        return tenants
+
+    def model_post_init(self, _context: Any) -> None:
+        configured = self.providers.configured()
+        if not configured:
+            raise ValueError("configure at least one provider under `providers`")
+        default = self.providers.default
+        if default is not None and default not in configured:
+            raise ValueError(f"providers.default is {default!r}, which has no section")
+
+
+def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${NAME}` / `${NAME:-default}` in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {key: expand_env(item, env, _join(path, str(key))) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_env(item, env, f"{path}[{index}]") for index, item in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path or '<root>'}: environment variable {name} is not set")
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def parse_config(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Config:
+    """Validate YAML text; `env` defaults to the process environment."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    expanded = expand_env(raw, os.environ if env is None else env)
+    try:
+        return Config.model_validate(expanded)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, source)) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {file}: {error.strerror}") from None
+    return parse_config(text, env, source=str(file))
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    # pydantic's own text can echo the offending input, which may be a secret: rebuild it
+    # from the location and message only.
+    lines = []
+    for issue in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in issue["loc"]) or "<root>"
+        message = issue["msg"].removeprefix("Value error, ")
+        if issue["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against config.example.yaml)"
+        lines.append(f"{location}: {message}")
+    return f"{source}: invalid configuration\n  " + "\n  ".join(lines)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

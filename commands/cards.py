@@ -1,0 +1,136 @@
+"""How meetings look in chat: the channel card, the private link card, and times.
+
+Channel cards carry Join/End buttons and never a link: a personal link is minted for whoever
+clicks. Link cards are private (EPHEMERAL or DIRECT) by construction of `Reply`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
+from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
+from commands.service import JoinGrant, provider_label
+from commands.spec import SETTING_FLAGS
+from providers.base import MeetingSettings, Role
+
+_STATE_WORDS = {
+    MeetingState.SCHEDULED: "scheduled",
+    MeetingState.RUNNING: "running",
+    MeetingState.ENDED: "ended",
+}
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def user_zone(user: ChatUser) -> tzinfo:
+    """The user's time zone, UTC when the platform did not tell us or named an unknown one."""
+    name = user.facts.timezone
+    if not name:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_ZONE
+
+
+def when(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    label = getattr(zone, "key", None) or local.tzname() or "UTC"
+    return f"{local:%a %d %b %Y %H:%M} ({label})"
+
+
+def meeting_card(meeting: Meeting, zone: tzinfo) -> Card:
+    """The card posted in the channel, updated as the meeting changes state."""
+    fields = [
+        CardField("Provider", provider_label(meeting.provider)),
+        CardField("Host", meeting.creator_name),
+        CardField("State", _STATE_WORDS[meeting.state]),
+    ]
+    schedule = meeting.schedule
+    if meeting.state is MeetingState.SCHEDULED and schedule.start is not None:
+        fields.append(CardField("Starts", when(schedule.start, zone)))
+    if schedule.duration_minutes:
+        fields.append(CardField("Duration", f"{schedule.duration_minutes} min"))
+    if schedule.rrule:
+        fields.append(CardField("Repeats", schedule.rrule))
+    if meeting.state is MeetingState.ENDED and meeting.started_at and meeting.ended_at:
+        minutes = max(1, round((meeting.ended_at - meeting.started_at).total_seconds() / 60))
+        fields.append(CardField("Lasted", f"{minutes} min"))
+    fields.append(CardField("Id", meeting.id))
+    buttons: tuple[Button, ...] = ()
+    if meeting.state is not MeetingState.ENDED:
+        buttons = (
+            Button("Join", ButtonAction.JOIN, meeting_id=meeting.id),
+            Button("End", ButtonAction.END, meeting_id=meeting.id, danger=True),
+        )
+    return Card(meeting.title, tuple(fields), buttons, meeting_id=meeting.id)
+
+
+def channel_card_reply(meeting: Meeting, text: str, zone: tzinfo) -> Reply:
+    return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone))
+
+
+def link_replies(user: ChatUser, grant: JoinGrant) -> list[Reply]:
+    """The personal link as a DM, and a private note where the command was typed."""
+    meeting, decision = grant.meeting, grant.decision
+    card = Card(
+        f"Your link to {meeting.title}",
+        (
+            CardField("Role", decision.role.value),
+            CardField("Why", decision.reason),
+            CardField("Provider", provider_label(meeting.provider)),
+        ),
+        (Button("Open meeting", ButtonAction.OPEN, url=grant.link.url),),
+        link=grant.link.url,
+        meeting_id=meeting.id,
+    )
+    text = (
+        f"Your personal link to {meeting.title}: {grant.link.url}\n"
+        f"You join as {role_phrase(decision)}. It is yours alone; please don't share it."
+    )
+    return [
+        Reply(text, Visibility.DIRECT, recipient=user, card=card, secret=True),
+        Reply(
+            f"I sent you a direct message with your link to {meeting.title}.", Visibility.EPHEMERAL
+        ),
+    ]
+
+
+def role_phrase(decision: RoleDecision) -> str:
+    return f"{decision.role.value} ({decision.reason})"
+
+
+def invitation_reply(invitee: ChatUser, meeting: Meeting, inviter: ChatUser, zone: tzinfo) -> Reply:
+    """An invitation DM: a Join button, so the link is minted when it is clicked."""
+    start = meeting.schedule.start
+    when_text = f" at {when(start, zone)}" if start is not None else " now"
+    card = Card(
+        meeting.title,
+        (
+            CardField("Invited by", inviter.display_name),
+            CardField("Provider", provider_label(meeting.provider)),
+            CardField("Id", meeting.id),
+        ),
+        (Button("Join", ButtonAction.JOIN, meeting_id=meeting.id),),
+        meeting_id=meeting.id,
+    )
+    return Reply(
+        f"{inviter.display_name} invites you to {meeting.title}{when_text}. "
+        f"Press Join (or type /meet join {meeting.id}) for your personal link.",
+        Visibility.DIRECT,
+        recipient=invitee,
+        card=card,
+        fallback_to_invoker=False,
+    )
+
+
+def settings_text(settings: MeetingSettings) -> str:
+    flags = {setting: flag for flag, setting in SETTING_FLAGS.items()}
+    return "\n".join(
+        f"  --{flags[name]}: {'on' if value else 'off'}" for name, value in settings.items()
+    )
+
+
+def role_word(role: Role | None) -> str:
+    return role.value if role is not None else "participant"

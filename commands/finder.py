@@ -1,0 +1,56 @@
+"""Finding the meeting a user means, strictly inside the tenant they typed in.
+
+A reference is a meeting id or a title. No reference means "the one meeting of this channel".
+Titles are matched case-insensitively, in this channel first, then anywhere in the tenant; an
+ambiguous title lists the candidates with their ids instead of guessing.
+"""
+
+from __future__ import annotations
+
+from commands.errors import AmbiguousMeeting, MeetingNotFound
+from commands.model import Conversation, Meeting, MeetingState
+from commands.store import MeetingStore
+
+_LIVE = (MeetingState.SCHEDULED, MeetingState.RUNNING)
+
+
+async def find_meeting(
+    store: MeetingStore, where: Conversation, reference: str | None, *, include_ended: bool = True
+) -> Meeting:
+    """The meeting `reference` names in `where.tenant`, or a `CommandError` saying why not."""
+    tenant = where.tenant
+    if reference is None:
+        here = await store.find_meetings(tenant, channel_id=where.channel_id, states=_LIVE)
+        if len(here) == 1:
+            return here[0]
+        if not here:
+            raise MeetingNotFound(
+                "There is no open meeting in this channel. Name one, or create one with "
+                "/meet create TITLE."
+            )
+        raise _ambiguous("This channel has several open meetings", here)
+
+    by_id = await store.get_meeting(tenant, reference.strip())
+    if by_id is not None:
+        return by_id
+
+    states = None if include_ended else _LIVE
+    for channel in (where.channel_id, None):
+        matches = await store.find_meetings(
+            tenant, channel_id=channel, title=reference, states=states
+        )
+        if not matches:
+            continue
+        live = [meeting for meeting in matches if meeting.state is not MeetingState.ENDED]
+        candidates = live or matches
+        if len(candidates) == 1:
+            return candidates[0]
+        raise _ambiguous(f"Several meetings are called {reference!r}", candidates)
+    raise MeetingNotFound(f"No meeting called {reference!r} here. /meet list shows them.")
+
+
+def _ambiguous(prefix: str, meetings: list[Meeting]) -> AmbiguousMeeting:
+    listed = [f"{meeting.title} (id {meeting.id}, {meeting.state})" for meeting in meetings[:10]]
+    return AmbiguousMeeting(
+        f"{prefix}; say which by id: " + "; ".join(listed), [m.id for m in meetings]
+    )

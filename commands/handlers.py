@@ -1,0 +1,263 @@
+"""One handler per /meet subcommand: read the Invocation, run the use case, build the replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from commands import cards
+from commands.errors import CommandError
+from commands.model import ChatUser, Conversation, MeetingState, Tenant
+from commands.parsing import Invocation, Mention
+from commands.queries import MeetingQueries
+from commands.replies import Reply, Visibility
+from commands.service import CreateRequest, MeetingService, provider_label
+from commands.spec import SUBCOMMANDS, describe, overview
+from providers.base import RoomUpdate
+
+
+class Directory(Protocol):
+    """Turns a mention into a ChatUser; each adapter knows its platform's way."""
+
+    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser: ...
+
+
+class PlainDirectory:
+    """A directory that knows only what the mention itself says."""
+
+    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        return ChatUser(tenant, mention.user_id, mention.label or mention.user_id)
+
+
+@dataclass(frozen=True)
+class Context:
+    user: ChatUser
+    where: Conversation
+    invocation: Invocation
+
+
+Handler = Callable[[Context], Awaitable[list[Reply]]]
+
+
+def ephemeral(text: str) -> list[Reply]:
+    return [Reply(text, Visibility.EPHEMERAL)]
+
+
+class Handlers:
+    """The subcommand handlers, bound to the service they drive."""
+
+    def __init__(self, service: MeetingService, directory: Directory) -> None:
+        self.service = service
+        self.queries = MeetingQueries(service)
+        self.directory = directory
+        self.table: dict[str, Handler] = {
+            "help": self.help,
+            "create": self.create,
+            "join": self.join,
+            "end": self.end,
+            "list": self.list_meetings,
+            "status": self.status,
+            "attendance": self.attendance,
+            "recordings": self.recordings,
+            "settings": self.settings,
+            "history": self.history,
+            "remove": self.remove,
+            "delete": self.delete,
+        }
+        missing = set(SUBCOMMANDS) - set(self.table)
+        if missing:
+            raise RuntimeError(f"subcommands without a handler: {sorted(missing)}")
+
+    async def users(self, ctx: Context, name: str) -> tuple[ChatUser, ...]:
+        mentions = ctx.invocation.mentions(name)
+        found = [await self.directory.lookup(ctx.where.tenant, m) for m in mentions]
+        return tuple(dict.fromkeys(found))
+
+    async def help(self, ctx: Context) -> list[Reply]:
+        topic = ctx.invocation.text("topic")
+        if topic is None:
+            return ephemeral(overview())
+        sub = SUBCOMMANDS.get(topic.lower().removeprefix("/meet ").strip())
+        if sub is None:
+            return ephemeral(f"There is no /meet {topic}.\n\n{overview()}")
+        return ephemeral(describe(sub))
+
+    async def create(self, ctx: Context) -> list[Reply]:
+        inv, user = ctx.invocation, ctx.user
+        invitees = tuple(u for u in await self.users(ctx, "invite") if u.key != user.key)
+        request = CreateRequest(
+            title=inv.text("title") or "",
+            provider=inv.text("provider"),
+            start=inv.moment("start"),
+            duration_minutes=inv.number("duration"),
+            repeat=inv.text("repeat"),
+            remind_minutes=inv.number("remind"),
+            invitees=invitees,
+            welcome=inv.text("welcome"),
+            settings=dict(inv.settings),
+        )
+        meeting, grant = await self.service.create(user, ctx.where, request)
+        zone = cards.user_zone(user)
+        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
+            headline = (
+                f"{user.display_name} scheduled {meeting.title} for "
+                f"{cards.when(meeting.schedule.start, zone)}."
+            )
+        else:
+            headline = f"{user.display_name} started {meeting.title}. Press Join for your link."
+        replies = [cards.channel_card_reply(meeting, headline, zone)]
+        if grant is not None:
+            replies += cards.link_replies(user, grant)
+        else:
+            replies.append(
+                Reply(
+                    f"Scheduled. You moderate {meeting.title}; /meet join {meeting.id} (or the "
+                    "Join button) gives you your link when it is time.",
+                    Visibility.EPHEMERAL,
+                )
+            )
+        replies += [cards.invitation_reply(i, meeting, user, zone) for i in invitees]
+        return replies
+
+    async def join(self, ctx: Context) -> list[Reply]:
+        grant = await self.service.join(ctx.user, ctx.where, ctx.invocation.text("meeting"))
+        return cards.link_replies(ctx.user, grant)
+
+    async def end(self, ctx: Context) -> list[Reply]:
+        meeting = await self.service.end(ctx.user, ctx.where, ctx.invocation.text("meeting"))
+        zone = cards.user_zone(ctx.user)
+        text = f"{ctx.user.display_name} ended {meeting.title}."
+        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
+            text += f" Next: {cards.when(meeting.schedule.start, zone)}."
+        return [cards.channel_card_reply(meeting, text, zone)]
+
+    async def list_meetings(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        server = inv.text("server")
+        if server is not None:
+            listing = await self.queries.server(ctx.user, ctx.where, server)
+            lines = [
+                f"{provider_label(server)} runs {len(listing.ours) + listing.others} meetings."
+            ]
+            lines += [
+                f"  {m.title} (id {m.id}): {'running' if r.running else 'not running'}, "
+                f"{r.participant_count if r.participant_count is not None else '?'} in it"
+                for m, r in listing.ours
+            ]
+            if listing.others:
+                lines.append(f"  …and {listing.others} not from this workspace.")
+            return ephemeral("\n".join(lines))
+        meetings = await self.queries.meetings(
+            ctx.where, all_channels=inv.flag("all"), include_ended=inv.flag("ended")
+        )
+        if not meetings:
+            where = "this workspace" if inv.flag("all") else "this channel"
+            return ephemeral(f"No meetings in {where}. Create one with /meet create TITLE.")
+        zone = cards.user_zone(ctx.user)
+        lines = []
+        for m in meetings:
+            start = m.schedule.start
+            at = (
+                f", {cards.when(start, zone)}"
+                if start and m.state is MeetingState.SCHEDULED
+                else ""
+            )
+            lines.append(f"  {m.title} (id {m.id}): {m.state}{at}, {provider_label(m.provider)}")
+        return ephemeral("Meetings:\n" + "\n".join(lines))
+
+    async def status(self, ctx: Context) -> list[Reply]:
+        meeting, status = await self.queries.status(ctx.where, ctx.invocation.text("meeting"))
+        lines = [f"{meeting.title} (id {meeting.id}) is {meeting.state}."]
+        if status is not None:
+            provider = provider_label(meeting.provider)
+            lines.append(
+                f"{provider} says: {status.state.value}"
+                + (f" ({status.detail})" if status.detail else "")
+            )
+            if status.participant_count is not None:
+                lines.append(f"In it now: {status.participant_count}")
+            if status.started_at is not None:
+                lines.append(f"Since: {cards.when(status.started_at, cards.user_zone(ctx.user))}")
+        return ephemeral("\n".join(lines))
+
+    async def attendance(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        meeting, attendees = await self.queries.attendance(
+            ctx.user, ctx.where, inv.text("meeting"), inv.text("session")
+        )
+        if not attendees:
+            return ephemeral(f"Nobody has joined {meeting.title} yet.")
+        lines = [
+            f"  {a.name}: {cards.role_word(a.role)}" + (f", {a.status}" if a.status else "")
+            for a in attendees
+        ]
+        return ephemeral(f"Attendance of {meeting.title} ({len(attendees)}):\n" + "\n".join(lines))
+
+    async def recordings(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        actions = [(a, inv.text(a)) for a in ("publish", "unpublish", "delete") if inv.text(a)]
+        if len(actions) > 1:
+            raise CommandError("Give one of --publish, --unpublish or --delete at a time.")
+        if actions:
+            action, recording_id = actions[0]
+            meeting = await self.queries.manage_recording(
+                ctx.user,
+                ctx.where,
+                inv.text("meeting"),
+                recording_id=recording_id or "",
+                action=action,
+            )
+            return ephemeral(f"Recording {recording_id} of {meeting.title}: {action}ed.")
+        meeting, recordings = await self.queries.recordings(ctx.where, inv.text("meeting"))
+        if not recordings:
+            return ephemeral(f"{meeting.title} has no recordings yet.")
+        lines = [
+            f"  {r.recording_id}: {r.url or 'processing'}" + (f" ({r.state})" if r.state else "")
+            for r in recordings
+        ]
+        return ephemeral(f"Recordings of {meeting.title}:\n" + "\n".join(lines))
+
+    async def settings(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        reference = inv.text("meeting")
+        if inv.flag("defaults"):
+            name, defaults = await self.queries.default_settings(ctx.where, None)
+            return ephemeral(f"{provider_label(name)} defaults:\n{cards.settings_text(defaults)}")
+        changes = dict(inv.settings)
+        title, welcome = inv.text("title"), inv.text("welcome")
+        if not changes and title is None and welcome is None:
+            meeting, current = await self.queries.settings(ctx.where, reference)
+            return ephemeral(f"Settings of {meeting.title}:\n{cards.settings_text(current)}")
+        meeting = await self.service.find(ctx.where, reference, include_ended=False)
+        update = RoomUpdate(
+            title=title,
+            welcome=welcome,
+            settings=meeting.room.settings.with_changes(changes) if changes else None,
+        )
+        meeting = await self.service.update(ctx.user, ctx.where, meeting.id, update)
+        return ephemeral(f"Updated {meeting.title}:\n{cards.settings_text(meeting.room.settings)}")
+
+    async def history(self, ctx: Context) -> list[Reply]:
+        meeting, sessions = await self.queries.history(ctx.where, ctx.invocation.text("meeting"))
+        if not sessions:
+            return ephemeral(f"{meeting.title} has not run yet.")
+        zone = cards.user_zone(ctx.user)
+        lines = []
+        for s in sessions:
+            started = cards.when(s.started_at, zone) if s.started_at else "?"
+            ended = cards.when(s.ended_at, zone) if s.ended_at else "still running"
+            lines.append(f"  {s.session_id}: {started} → {ended}")
+        return ephemeral(f"Sessions of {meeting.title}:\n" + "\n".join(lines))
+
+    async def remove(self, ctx: Context) -> list[Reply]:
+        removed = list(await self.users(ctx, "user"))
+        meeting = await self.service.remove(
+            ctx.user, ctx.where, ctx.invocation.text("meeting"), removed
+        )
+        names = ", ".join(u.display_name for u in removed)
+        return ephemeral(f"Removed {names} from {meeting.title}.")
+
+    async def delete(self, ctx: Context) -> list[Reply]:
+        meeting = await self.service.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))
+        return [Reply(f"{ctx.user.display_name} deleted {meeting.title}.", Visibility.CHANNEL)]

@@ -1,0 +1,121 @@
+"""The neutral nouns of the command layer: who asks, where, and the meetings they ask about.
+
+Adapters build `ChatUser` and `Conversation` from platform payloads; everything below them speaks
+only these types. A user's `key` ("slack:T1:U1") is the identity used for storage and
+authorization, so two platforms or two tenants can never be confused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from providers.base import Role, Room
+
+
+class Platform(StrEnum):
+    SLACK = "slack"
+    DISCORD = "discord"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A Slack team or a Discord guild (or the console's one pretend workspace)."""
+
+    platform: Platform
+    id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.id}"
+
+
+@dataclass(frozen=True)
+class PlatformFacts:
+    """What the platform tells us about a user that the role policy may read."""
+
+    is_admin: bool = False
+    is_owner: bool = False
+    roles: frozenset[str] = frozenset()  # Discord role names
+    permissions: frozenset[str] = frozenset()  # Discord permissions: administrator, manage_guild…
+    groups: frozenset[str] = frozenset()  # Slack user group handles
+    timezone: str | None = None  # IANA name, for reading and showing dates
+
+
+@dataclass(frozen=True)
+class ChatUser:
+    """A person in a chat platform, within one tenant."""
+
+    tenant: Tenant
+    user_id: str
+    display_name: str
+    facts: PlatformFacts = field(default_factory=PlatformFacts)
+    email: str | None = None
+
+    @property
+    def platform(self) -> Platform:
+        return self.tenant.platform
+
+    @property
+    def key(self) -> str:
+        return f"{self.tenant.key}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Where a command was typed: a channel (maybe a thread) or a direct message."""
+
+    tenant: Tenant
+    channel_id: str
+    thread_id: str | None = None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True)
+class RoleDecision:
+    """A role and the reason for it, which the user sees next to their link."""
+
+    role: Role
+    reason: str
+
+
+class MeetingState(StrEnum):
+    SCHEDULED = "scheduled"  # created on the provider, no session started yet
+    RUNNING = "running"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a meeting happens; all None for an ad-hoc meeting that starts now."""
+
+    start: datetime | None = None
+    duration_minutes: int | None = None
+    rrule: str | None = None  # RFC 5545 recurrence, e.g. FREQ=WEEKLY;BYDAY=MO
+    reminder_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """Our record of a meeting. Stored only once the provider confirmed it exists."""
+
+    id: str
+    tenant: Tenant
+    channel_id: str
+    title: str
+    provider: str
+    room: Room  # provider ids, passwords, current session: moderator secrets, never shown
+    creator_key: str
+    creator_name: str
+    created_at: datetime
+    state: MeetingState = MeetingState.SCHEDULED
+    schedule: Schedule = field(default_factory=Schedule)
+    invitees: tuple[str, ...] = ()  # user keys
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    card_refs: tuple[str, ...] = ()  # platform message refs of posted cards, to update in place
+
+    def evolve(self, **changes: object) -> Meeting:
+        return replace(self, **changes)  # type: ignore[arg-type]

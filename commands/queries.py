@@ -1,0 +1,180 @@
+"""Read-mostly /meet use cases: list, status, attendance, recordings, settings, history.
+
+They share `MeetingService`'s lookups and checks; each answers from the provider where it can
+and from our own records where the provider has nothing (e.g. history on BigBlueButton).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commands.errors import CommandError
+from commands.model import ChatUser, Conversation, Meeting, MeetingState
+from commands.service import MeetingService, provider_label
+from providers.base import (
+    Attendee,
+    Capability,
+    MeetingSettings,
+    Recording,
+    RoomState,
+    RoomStatus,
+    RoomSummary,
+    SessionRecord,
+)
+
+
+@dataclass(frozen=True)
+class ServerListing:
+    """A provider's own list of running meetings, cut down to this tenant's."""
+
+    provider: str
+    ours: list[tuple[Meeting, RoomSummary]]
+    others: int
+
+
+class MeetingQueries:
+    """Answers questions about meetings; writes only to keep our state in step."""
+
+    def __init__(self, service: MeetingService) -> None:
+        self.service = service
+        self.store = service.store
+
+    async def meetings(
+        self, where: Conversation, *, all_channels: bool, include_ended: bool
+    ) -> list[Meeting]:
+        states = None if include_ended else (MeetingState.SCHEDULED, MeetingState.RUNNING)
+        channel = None if all_channels else where.channel_id
+        return await self.store.find_meetings(where.tenant, channel_id=channel, states=states)
+
+    async def status(
+        self, where: Conversation, reference: str | None
+    ) -> tuple[Meeting, RoomStatus | None]:
+        meeting = await self.service.find(where, reference)
+        provider = self.service.provider_for(meeting)
+        if Capability.STATUS not in provider.capabilities:
+            return meeting, None
+        status = await provider.status(meeting.room)
+        if meeting.state is MeetingState.RUNNING and status.state in (
+            RoomState.ENDED,
+            RoomState.ABSENT,
+        ):
+            # Ended on the provider side (timeout, ended from the meeting itself): catch up.
+            meeting = await self.service.end_meeting(meeting)
+        return meeting, status
+
+    async def attendance(
+        self, user: ChatUser, where: Conversation, reference: str | None, session_id: str | None
+    ) -> tuple[Meeting, list[Attendee]]:
+        meeting = await self.service.find(where, reference)
+        self.service.require_moderator(user, meeting, "see the attendance of")
+        provider = self.service.provider_for(meeting)
+        self.service.require(provider, Capability.ATTENDANCE)
+        joined = await self.store.join_log(meeting.tenant, meeting.id)
+        ids = list(dict.fromkeys(entry.user_key for entry in joined))
+        attendees = await provider.attendance(
+            meeting.room, session_id=session_id, participant_ids=ids
+        )
+        names = {entry.user_key: entry.user_name for entry in joined}
+        # Providers that know people only by id get the names we gave them.
+        return meeting, [
+            a if a.user_id not in names or a.name != a.user_id else _renamed(a, names[a.user_id])
+            for a in attendees
+        ]
+
+    async def recordings(
+        self, where: Conversation, reference: str | None
+    ) -> tuple[Meeting, list[Recording]]:
+        meeting = await self.service.find(where, reference)
+        provider = self.service.provider_for(meeting)
+        self.service.require(provider, Capability.RECORDINGS)
+        return meeting, await provider.recordings(meeting.room)
+
+    async def manage_recording(
+        self,
+        user: ChatUser,
+        where: Conversation,
+        reference: str | None,
+        *,
+        recording_id: str,
+        action: str,
+    ) -> Meeting:
+        meeting = await self.service.find(where, reference)
+        self.service.require_moderator(user, meeting, f"{action} recordings of")
+        provider = self.service.provider_for(meeting)
+        self.service.require(provider, Capability.MANAGE_RECORDINGS)
+        known = {r.recording_id for r in await provider.recordings(meeting.room)}
+        if recording_id not in known:
+            # Only recordings of this meeting: an id from elsewhere must not be touched.
+            raise CommandError(f"{meeting.title} has no recording {recording_id!r}.")
+        if action == "delete":
+            await provider.delete_recording(meeting.room, recording_id)
+        else:
+            await provider.publish_recording(meeting.room, recording_id, action == "publish")
+        return meeting
+
+    async def settings(
+        self, where: Conversation, reference: str | None
+    ) -> tuple[Meeting, MeetingSettings]:
+        meeting = await self.service.find(where, reference)
+        provider = self.service.provider_for(meeting)
+        self.service.require(provider, Capability.SETTINGS)
+        return meeting, await provider.settings(meeting.room)
+
+    async def default_settings(
+        self, where: Conversation, provider_name: str | None
+    ) -> tuple[str, MeetingSettings]:
+        name = provider_name or self.service.policy.default_provider(
+            where.tenant, self.service.default_provider
+        )
+        provider = self.service.providers.get(name)
+        if provider is None:
+            raise CommandError(f"{provider_label(name)} is not set up here.")
+        self.service.require(provider, Capability.DEFAULT_SETTINGS)
+        return name, await provider.default_settings()
+
+    async def history(
+        self, where: Conversation, reference: str | None
+    ) -> tuple[Meeting, list[SessionRecord]]:
+        meeting = await self.service.find(where, reference)
+        provider = self.service.provider_for(meeting)
+        if Capability.SESSIONS in provider.capabilities:
+            return meeting, await provider.sessions(meeting.room)
+        entries = await self.store.sessions(meeting.tenant, meeting.id)
+        return meeting, [
+            SessionRecord(e.session_id, meeting.title, e.started_at, e.ended_at, e.ended_at is None)
+            for e in entries
+        ]
+
+    async def server(
+        self, user: ChatUser, where: Conversation, provider_name: str
+    ) -> ServerListing:
+        """What the provider's server runs; only this tenant's meetings are named."""
+        decision = self.service.decide(user, None)
+        if decision.role.value != "moderator":
+            raise CommandError(
+                f"Only workspace moderators can look at the {provider_label(provider_name)} "
+                f"server; you are an attendee ({decision.reason})."
+            )
+        provider = self.service.providers.get(provider_name)
+        if provider is None:
+            raise CommandError(f"{provider_label(provider_name)} is not set up here.")
+        self.service.require(provider, Capability.LIST_ROOMS)
+        rooms = await provider.list_rooms()
+        ours_by_room = {
+            m.room.room_id: m
+            for m in await self.store.find_meetings(where.tenant, limit=1000)
+            if m.provider == provider_name
+        }
+        ours = [(ours_by_room[r.room_id], r) for r in rooms if r.room_id in ours_by_room]
+        return ServerListing(provider_name, ours, len(rooms) - len(ours))
+
+
+def _renamed(attendee: Attendee, name: str) -> Attendee:
+    return Attendee(
+        name=name,
+        user_id=attendee.user_id,
+        role=attendee.role,
+        joined_at=attendee.joined_at,
+        status=attendee.status,
+        present=attendee.present,
+    )

@@ -1,0 +1,74 @@
+"""What a handler returns: replies with a visibility, an optional card and buttons.
+
+Handlers return replies; adapters deliver them. Text here is plain text: user-supplied parts are
+not trusted, and every adapter escapes the whole text for its platform (see `commands.render`),
+so links and emphasis live in structure (cards, buttons), never in markup inside the text.
+
+A reply that carries a personal join link is `secret`; it can only be EPHEMERAL or DIRECT, which
+the constructor enforces, so no code path can post a moderator link in a channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from commands.model import ChatUser
+
+
+class Visibility(StrEnum):
+    CHANNEL = "channel"  # everyone in the conversation
+    EPHEMERAL = "ephemeral"  # only the person who invoked the command sees it
+    DIRECT = "direct"  # a direct message to `recipient`
+
+
+class ButtonAction(StrEnum):
+    JOIN = "join"
+    END = "end"
+    OPEN = "open"  # a plain link button
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: ButtonAction
+    meeting_id: str | None = None  # JOIN / END act on this meeting, decided at click time
+    url: str | None = None  # OPEN buttons only
+    danger: bool = False
+
+
+@dataclass(frozen=True)
+class CardField:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Card:
+    title: str
+    fields: tuple[CardField, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    link: str | None = None  # the one link a card may carry (a join link, in private replies)
+    meeting_id: str | None = None  # the meeting this card shows, so adapters can update it
+
+
+class SecretReplyError(ValueError):
+    """A reply with a personal link was about to be shown to a whole channel."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    visibility: Visibility = Visibility.EPHEMERAL
+    recipient: ChatUser | None = None  # required for DIRECT
+    card: Card | None = None
+    secret: bool = False  # carries a personal join link
+    fallback_to_invoker: bool = True  # DIRECT that cannot be delivered: show it ephemerally
+
+    def __post_init__(self) -> None:
+        if self.secret and self.visibility is Visibility.CHANNEL:
+            raise SecretReplyError("a personal join link can never be posted to a channel")
+        if self.visibility is Visibility.DIRECT and self.recipient is None:
+            raise ValueError("a DIRECT reply needs a recipient")
+        if self.card is not None and self.card.link and self.visibility is Visibility.CHANNEL:
+            raise SecretReplyError("channel cards carry buttons, never a link")

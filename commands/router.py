@@ -1,0 +1,139 @@
+"""CommandRouter: the single entry point adapters call, and the only place errors become replies.
+
+`dispatch` takes the raw text after `/meet`; `click` takes a button press. Both always return
+replies: usage and permission problems as the user's own ephemeral message, provider failures
+explained without internals, and anything unexpected logged with a request id that the user
+also sees, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from commands import cards
+from commands.errors import CommandError, UsageError
+from commands.handlers import Context, Directory, Handlers, PlainDirectory
+from commands.model import ChatUser, Conversation
+from commands.parsing import Invocation, parse
+from commands.replies import ButtonAction, Reply, Visibility
+from commands.service import MeetingService, provider_label
+from commands.spec import SUBCOMMANDS
+from providers.base import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderInputError,
+    ProviderNotFound,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderUnavailable,
+    ProviderUnsupported,
+)
+
+log = logging.getLogger("meetbot.commands")
+
+
+class CommandRouter:
+    """Parses, dispatches to a handler, and turns every failure into a reply."""
+
+    def __init__(
+        self,
+        service: MeetingService,
+        *,
+        directory: Directory | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.service = service
+        self.handlers = Handlers(service, directory or PlainDirectory())
+        self.clock = clock or service.clock
+
+    async def dispatch(self, user: ChatUser, where: Conversation, text: str) -> list[Reply]:
+        """Run `/meet <text>` for `user` in `where`."""
+        request_id = secrets.token_hex(4)
+        try:
+            invocation = parse(text, now=self.clock(), tz=cards.user_zone(user))
+            handler = self.handlers.table[invocation.sub.name]
+            return await handler(Context(user, where, invocation))
+        except Exception as error:
+            return self.explain(error, request_id, user, where)
+
+    async def click(
+        self, user: ChatUser, where: Conversation, action: ButtonAction, meeting_id: str
+    ) -> list[Reply]:
+        """A Join or End button on a card: the same checks as the typed command."""
+        request_id = secrets.token_hex(4)
+        try:
+            if action is ButtonAction.JOIN:
+                grant = await self.service.join(user, where, meeting_id)
+                return cards.link_replies(user, grant)
+            if action is ButtonAction.END:
+                sub = SUBCOMMANDS["end"]
+                ctx = Context(user, where, Invocation(sub, {"meeting": meeting_id}))
+                return await self.handlers.end(ctx)
+            raise CommandError(f"That button ({action}) does nothing here.")
+        except Exception as error:
+            return self.explain(error, request_id, user, where)
+
+    def explain(
+        self, error: Exception, request_id: str, user: ChatUser, where: Conversation
+    ) -> list[Reply]:
+        if isinstance(error, UsageError):
+            return _private(f"{error}\nUsage: {error.usage}")
+        if isinstance(error, CommandError):
+            return _private(str(error))
+        if isinstance(error, ProviderError):
+            return _private(self._provider_message(error, request_id))
+        log.exception(
+            "request %s failed for %s in %s", request_id, user.key, where.tenant.key, exc_info=error
+        )
+        return _private(
+            f"Something went wrong on my side (reference {request_id}). "
+            "Nothing was changed; an admin can look it up in the logs."
+        )
+
+    @staticmethod
+    def _provider_message(error: ProviderError, request_id: str) -> str:
+        name = provider_label(error.provider)
+        for kind, level, template in _PROVIDER_MESSAGES:
+            if isinstance(error, kind):
+                if level:
+                    log.log(level, "request %s: %s", request_id, error)
+                detail = (
+                    error.provider_message if isinstance(error, ProviderRejected) else error.message
+                )
+                return template.format(name=name, detail=detail, ref=request_id)
+        log.error("request %s: %s", request_id, error)
+        return f"{name} failed (reference {request_id})."
+
+
+# First match wins, so subclasses come before their bases.
+_PROVIDER_MESSAGES: tuple[tuple[type[ProviderError], int, str], ...] = (
+    (
+        ProviderUnavailable,
+        logging.WARNING,
+        "{name} is not answering right now ({detail}). Nothing was changed; please try again "
+        "in a minute.",
+    ),
+    (
+        ProviderAuthError,
+        logging.ERROR,
+        "{name} refused this bot's credentials. An admin needs to check the configuration "
+        "(meetbot check). Reference {ref}.",
+    ),
+    (ProviderNotFound, 0, "{name} no longer knows this meeting ({detail})."),
+    (ProviderRejected, 0, "{name} refused: {detail}"),
+    (
+        ProviderProtocolError,
+        logging.ERROR,
+        "{name} answered something I cannot read. An admin should check its URL in the "
+        "configuration. Reference {ref}.",
+    ),
+    (ProviderUnsupported, 0, "{name} {detail}."),
+    (ProviderInputError, 0, "{name}: {detail}"),
+)
+
+
+def _private(text: str) -> list[Reply]:
+    return [Reply(text, Visibility.EPHEMERAL)]

@@ -1,0 +1,329 @@
+"""MeetingService: the /meet use cases, independent of any chat platform.
+
+Rules every use case keeps:
+- a meeting is looked up only inside the invoking tenant (`commands.finder`);
+- the provider is asked first and the store written only once the provider confirmed;
+- a personal link is minted for this user and role at the moment of asking, and logged with
+  the rule that decided the role;
+- moderator-only actions are refused with the role and its reason, changing nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from commands.errors import CommandError, NotSupported, PermissionDenied
+from commands.finder import find_meeting
+from commands.model import ChatUser, Conversation, Meeting, MeetingState, RoleDecision, Schedule
+from commands.policy import RolePolicy
+from commands.recurrence import next_occurrence, rrule_for
+from commands.store import JoinLogEntry, MeetingStore, SessionEntry
+from providers.base import (
+    Capability,
+    JoinLink,
+    MeetingProvider,
+    MeetingSettings,
+    Participant,
+    Role,
+    RoomSpec,
+    RoomUpdate,
+)
+
+log = logging.getLogger("meetbot.commands")
+
+PROVIDER_NAMES = {
+    "bigbluebutton": "BigBlueButton",
+    "vconnct": "VConnct",
+    "liveminutes": "LiveMinutes",
+}
+
+
+def provider_label(name: str) -> str:
+    return PROVIDER_NAMES.get(name, name)
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    title: str
+    provider: str | None = None
+    start: datetime | None = None
+    duration_minutes: int | None = None
+    repeat: str | None = None
+    remind_minutes: int | None = None
+    invitees: tuple[ChatUser, ...] = ()
+    welcome: str | None = None
+    settings: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JoinGrant:
+    """A personal link, the role it grants and why."""
+
+    meeting: Meeting
+    link: JoinLink
+    decision: RoleDecision
+
+
+class MeetingService:
+    """The /meet use cases. Construct once with its collaborators; it holds no other state."""
+
+    def __init__(
+        self,
+        *,
+        providers: Mapping[str, MeetingProvider],
+        store: MeetingStore,
+        policy: RolePolicy,
+        default_provider: str,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
+        early_join: timedelta = timedelta(minutes=15),
+    ) -> None:
+        if default_provider not in providers:
+            raise ValueError(f"default provider {default_provider!r} is not configured")
+        self.providers = providers
+        self.store = store
+        self.policy = policy
+        self.default_provider = default_provider
+        self.clock = clock
+        self.new_id = new_id
+        self.early_join = early_join
+
+    # -- lookups and checks ------------------------------------------------------------------
+
+    def provider_for(self, meeting: Meeting) -> MeetingProvider:
+        provider = self.providers.get(meeting.provider)
+        if provider is None:
+            raise CommandError(
+                f"{meeting.title} is on {provider_label(meeting.provider)}, which this bot "
+                "is no longer configured for. An admin can add it back to the config."
+            )
+        return provider
+
+    def require(self, provider: MeetingProvider, capability: Capability) -> None:
+        if capability not in provider.capabilities:
+            raise NotSupported(f"{provider_label(provider.name)} has no {capability.value}.")
+
+    def decide(self, user: ChatUser, meeting: Meeting | None) -> RoleDecision:
+        return self.policy.decide(user, meeting)
+
+    def require_moderator(self, user: ChatUser, meeting: Meeting, action: str) -> RoleDecision:
+        decision = self.decide(user, meeting)
+        if decision.role is not Role.MODERATOR:
+            raise PermissionDenied(
+                f"Only moderators can {action} {meeting.title}; you are an attendee "
+                f"({decision.reason})."
+            )
+        return decision
+
+    async def find(
+        self, where: Conversation, reference: str | None, *, include_ended: bool = True
+    ) -> Meeting:
+        return await find_meeting(self.store, where, reference, include_ended=include_ended)
+
+    # -- create --------------------------------------------------------------------------------
+
+    async def create(
+        self, user: ChatUser, where: Conversation, request: CreateRequest
+    ) -> tuple[Meeting, JoinGrant | None]:
+        """Create on the provider, then record it; start it now unless it is scheduled."""
+        name = request.provider or self.policy.default_provider(where.tenant, self.default_provider)
+        provider = self.providers.get(name)
+        if provider is None:
+            configured = ", ".join(provider_label(n) for n in self.providers)
+            raise CommandError(
+                f"{provider_label(name)} is not set up here; use one of {configured}."
+            )
+        if request.repeat and request.start is None:
+            raise CommandError("--repeat needs --start: when is the first meeting?")
+        if request.remind_minutes and request.start is None:
+            raise CommandError("--remind needs --start: a reminder before when?")
+        try:
+            settings = MeetingSettings().with_changes(request.settings)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+
+        now = self.clock()
+        meeting_id = self.new_id()
+        spec = RoomSpec(
+            meeting_id=meeting_id,
+            tenant=where.tenant.key,
+            title=request.title,
+            host=self.participant(user),
+            settings=settings,
+            welcome=request.welcome,
+            start=request.start,
+            duration_minutes=request.duration_minutes,
+        )
+        room = await provider.create_room(spec)
+        meeting = Meeting(
+            id=meeting_id,
+            tenant=where.tenant,
+            channel_id=where.channel_id,
+            title=request.title,
+            provider=name,
+            room=room,
+            creator_key=user.key,
+            creator_name=user.display_name,
+            created_at=now,
+            schedule=Schedule(
+                start=request.start,
+                duration_minutes=request.duration_minutes,
+                rrule=rrule_for(request.repeat, request.start) if request.repeat else None,
+                reminder_minutes=request.remind_minutes,
+            ),
+            invitees=tuple(invitee.key for invitee in request.invitees),
+        )
+        await self.store.add_meeting(meeting)
+        log.info("meeting %s created on %s in %s", meeting.id, name, where.tenant.key)
+        if request.start is not None and request.remind_minutes is not None:
+            await self.store.add_reminder(
+                meeting.id, request.start - timedelta(minutes=request.remind_minutes)
+            )
+        if request.start is not None and request.start > now + self.early_join:
+            return meeting, None
+        grant = await self.join_meeting(user, meeting)
+        return grant.meeting, grant
+
+    # -- join ----------------------------------------------------------------------------------
+
+    async def join(self, user: ChatUser, where: Conversation, reference: str | None) -> JoinGrant:
+        meeting = await self.find(where, reference, include_ended=False)
+        return await self.join_meeting(user, meeting)
+
+    async def join_meeting(self, user: ChatUser, meeting: Meeting) -> JoinGrant:
+        """Mint `user`'s personal link now, opening the session first if it is not open."""
+        if meeting.state is MeetingState.ENDED:
+            raise CommandError(f"{meeting.title} has ended.")
+        decision = self.decide(user, meeting)
+        provider = self.provider_for(meeting)
+        if meeting.state is MeetingState.SCHEDULED:
+            meeting = await self.open_session(meeting, decision)
+        link = await provider.join_link(meeting.room, self.participant(user), decision.role)
+        if link.role is not decision.role:
+            # The provider granted less than we asked (LiveMinutes moderates by host link only).
+            decision = RoleDecision(link.role, link.note or decision.reason)
+        await self.store.log_join(
+            JoinLogEntry(
+                meeting_id=meeting.id,
+                user_key=user.key,
+                user_name=user.display_name,
+                role=decision.role,
+                reason=decision.reason,
+                at=self.clock(),
+            )
+        )
+        return JoinGrant(meeting, link, decision)
+
+    async def open_session(self, meeting: Meeting, decision: RoleDecision) -> Meeting:
+        """Start the session of a scheduled meeting: moderators any time, others from the
+        start time on (a little early is fine). The session is opened in the creator's name."""
+        start = meeting.schedule.start
+        now = self.clock()
+        if decision.role is Role.ATTENDEE and start is not None and start - self.early_join > now:
+            raise CommandError(
+                f"{meeting.title} opens at {start:%Y-%m-%d %H:%M} UTC; ask again then, "
+                "or ask a moderator to open it early."
+            )
+        provider = self.provider_for(meeting)
+        room = meeting.room
+        if Capability.START_SESSION in provider.capabilities:
+            creator = Participant(meeting.creator_key, meeting.creator_name)
+            started = await provider.start_session(room, creator)
+            room = started.room
+        session_id = room.session_id or room.create_time or f"{meeting.id}-{int(now.timestamp())}"
+        meeting = meeting.evolve(room=room, state=MeetingState.RUNNING, started_at=now)
+        await self.store.update_meeting(meeting)
+        await self.store.add_session(
+            meeting.id, SessionEntry(session_id=session_id, started_at=now)
+        )
+        return meeting
+
+    # -- end -----------------------------------------------------------------------------------
+
+    async def end(self, user: ChatUser, where: Conversation, reference: str | None) -> Meeting:
+        meeting = await self.find(where, reference, include_ended=False)
+        self.require_moderator(user, meeting, "end")
+        return await self.end_meeting(meeting)
+
+    async def end_meeting(self, meeting: Meeting) -> Meeting:
+        provider = self.provider_for(meeting)
+        if meeting.state is MeetingState.RUNNING:
+            await provider.end(meeting.room)
+        now = self.clock()
+        sessions = await self.store.sessions(meeting.tenant, meeting.id)
+        open_sessions = [s for s in sessions if s.ended_at is None]
+        attendees = len({e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)})
+        for session in open_sessions:
+            await self.store.end_session(meeting.id, session.session_id, now, attendees)
+        following = next_occurrence(meeting.schedule, after=now)
+        if following is not None:
+            # A repeating meeting goes back to waiting for its next occurrence.
+            meeting = meeting.evolve(
+                state=MeetingState.SCHEDULED,
+                ended_at=now,
+                schedule=Schedule(
+                    start=following,
+                    duration_minutes=meeting.schedule.duration_minutes,
+                    rrule=meeting.schedule.rrule,
+                    reminder_minutes=meeting.schedule.reminder_minutes,
+                ),
+            )
+            if meeting.schedule.reminder_minutes is not None:
+                lead = timedelta(minutes=meeting.schedule.reminder_minutes)
+                await self.store.add_reminder(meeting.id, following - lead)
+        else:
+            meeting = meeting.evolve(state=MeetingState.ENDED, ended_at=now)
+        await self.store.update_meeting(meeting)
+        return meeting
+
+    # -- participants --------------------------------------------------------------------------
+
+    @staticmethod
+    def participant(user: ChatUser) -> Participant:
+        return Participant(user_id=user.key, display_name=user.display_name, email=user.email)
+
+    async def remove(
+        self, user: ChatUser, where: Conversation, reference: str | None, removed: list[ChatUser]
+    ) -> Meeting:
+        meeting = await self.find(where, reference, include_ended=False)
+        self.require_moderator(user, meeting, "remove people from")
+        provider = self.provider_for(meeting)
+        if Capability.REMOVE_PARTICIPANT in provider.capabilities:
+            logged = {e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)}
+            for person in removed:
+                if person.key in logged:
+                    await provider.remove_participant(meeting.room, person.key)
+        gone = {person.key for person in removed}
+        meeting = meeting.evolve(invitees=tuple(k for k in meeting.invitees if k not in gone))
+        await self.store.update_meeting(meeting)
+        return meeting
+
+    # -- delete --------------------------------------------------------------------------------
+
+    async def delete(self, user: ChatUser, where: Conversation, reference: str | None) -> Meeting:
+        meeting = await self.find(where, reference)
+        self.require_moderator(user, meeting, "delete")
+        if meeting.state is MeetingState.RUNNING:
+            raise CommandError(f"{meeting.title} is running; end it first with /meet end.")
+        provider = self.provider_for(meeting)
+        if Capability.DELETE in provider.capabilities:
+            await provider.delete_room(meeting.room)
+        await self.store.delete_reminders(meeting.id)
+        await self.store.delete_meeting(meeting.tenant, meeting.id)
+        return meeting
+
+    async def update(
+        self, user: ChatUser, where: Conversation, reference: str | None, update: RoomUpdate
+    ) -> Meeting:
+        meeting = await self.find(where, reference, include_ended=False)
+        self.require_moderator(user, meeting, "change")
+        provider = self.provider_for(meeting)
+        self.require(provider, Capability.UPDATE)
+        room = await provider.update_room(meeting.room, update)
+        meeting = meeting.evolve(room=room, title=update.title or meeting.title)
+        await self.store.update_meeting(meeting)
+        return meeting

@@ -1,0 +1,348 @@
+"""MeetingStore: meetings, sessions, the join log, DM channels and reminders in SQL.
+
+Every read of a meeting takes its `Tenant`: there is no way to fetch a meeting without saying
+whose it is, so one workspace can never see another's. SQLite runs in WAL mode with a busy
+timeout, so a class of 300 logging their joins at once waits briefly instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, event, func, make_url, select
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
+from commands.store.schema import (
+    Base,
+    DmChannelRow,
+    JoinRow,
+    MeetingRow,
+    ReminderRow,
+    SessionRow,
+)
+from providers.base import MeetingSettings, Role, Room
+
+
+class StoreError(Exception):
+    """The store could not do what was asked; the message names what, never the SQL."""
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    session_id: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    attendee_count: int | None = None
+
+
+@dataclass(frozen=True)
+class JoinLogEntry:
+    meeting_id: str
+    user_key: str
+    user_name: str
+    role: Role
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    meeting_id: str
+    due_at: datetime
+    kind: str
+    sent_at: datetime | None = None
+
+
+def async_url(url: str) -> str:
+    """`sqlite:///x.db` (as configured) -> `sqlite+aiosqlite:///x.db`; others pass through."""
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    return url
+
+
+class MeetingStore:
+    """The persistent state of the command layer. Open with `await MeetingStore.open(url)`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> MeetingStore:
+        _check_sqlite_folder(url)
+        engine = create_async_engine(async_url(url))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+        except SQLAlchemyError as error:
+            await engine.dispose()
+            raise StoreError(f"cannot open the store at {url}: {type(error).__name__}") from error
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # -- meetings -----------------------------------------------------------------------------
+
+    async def add_meeting(self, meeting: Meeting) -> None:
+        async with self._sessions.begin() as session:
+            session.add(MeetingRow(**_meeting_columns(meeting)))
+
+    async def update_meeting(self, meeting: Meeting) -> None:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, meeting.tenant, meeting.id)
+            if row is None:
+                raise StoreError(f"meeting {meeting.id} does not exist in {meeting.tenant.key}")
+            for name, value in _meeting_columns(meeting).items():
+                setattr(row, name, value)
+
+    async def get_meeting(self, tenant: Tenant, meeting_id: str) -> Meeting | None:
+        async with self._sessions() as session:
+            row = await self._row(session, tenant, meeting_id)
+            return _meeting(row) if row is not None else None
+
+    async def find_meetings(
+        self,
+        tenant: Tenant,
+        *,
+        channel_id: str | None = None,
+        title: str | None = None,
+        states: Collection[MeetingState] | None = None,
+        limit: int = 100,
+    ) -> list[Meeting]:
+        query = select(MeetingRow).where(MeetingRow.tenant_key == tenant.key)
+        if channel_id is not None:
+            query = query.where(MeetingRow.channel_id == channel_id)
+        if title is not None:
+            query = query.where(func.lower(MeetingRow.title) == title.strip().lower())
+        if states is not None:
+            query = query.where(MeetingRow.state.in_([s.value for s in states]))
+        query = query.order_by(MeetingRow.created_at.desc(), MeetingRow.id).limit(limit)
+        async with self._sessions() as session:
+            return [_meeting(row) for row in (await session.scalars(query)).all()]
+
+    async def delete_meeting(self, tenant: Tenant, meeting_id: str) -> bool:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, tenant, meeting_id)
+            if row is None:
+                return False
+            for table in (SessionRow, JoinRow, ReminderRow):
+                await session.execute(delete(table).where(table.meeting_id == meeting_id))
+            await session.delete(row)
+            return True
+
+    @staticmethod
+    async def _row(session: AsyncSession, tenant: Tenant, meeting_id: str) -> MeetingRow | None:
+        query = select(MeetingRow).where(
+            MeetingRow.id == meeting_id, MeetingRow.tenant_key == tenant.key
+        )
+        return (await session.scalars(query)).first()
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def add_session(self, meeting_id: str, entry: SessionEntry) -> None:
+        async with self._sessions.begin() as session:
+            session.add(SessionRow(meeting_id=meeting_id, **asdict(entry)))
+
+    async def end_session(
+        self, meeting_id: str, session_id: str, ended_at: datetime, attendee_count: int | None
+    ) -> None:
+        async with self._sessions.begin() as session:
+            query = select(SessionRow).where(
+                SessionRow.meeting_id == meeting_id, SessionRow.session_id == session_id
+            )
+            for row in (await session.scalars(query)).all():
+                if row.ended_at is None:
+                    row.ended_at = ended_at
+                    row.attendee_count = attendee_count
+
+    async def sessions(self, tenant: Tenant, meeting_id: str) -> list[SessionEntry]:
+        query = (
+            select(SessionRow)
+            .join(MeetingRow, MeetingRow.id == SessionRow.meeting_id)
+            .where(MeetingRow.tenant_key == tenant.key, SessionRow.meeting_id == meeting_id)
+            .order_by(SessionRow.started_at, SessionRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                SessionEntry(r.session_id, r.started_at, r.ended_at, r.attendee_count)
+                for r in (await session.scalars(query)).all()
+            ]
+
+    # -- join log -----------------------------------------------------------------------------
+
+    async def log_join(self, entry: JoinLogEntry) -> None:
+        async with self._sessions.begin() as session:
+            session.add(
+                JoinRow(
+                    meeting_id=entry.meeting_id,
+                    user_key=entry.user_key,
+                    user_name=entry.user_name,
+                    role=entry.role.value,
+                    reason=entry.reason,
+                    at=entry.at,
+                )
+            )
+
+    async def join_log(self, tenant: Tenant, meeting_id: str) -> list[JoinLogEntry]:
+        query = (
+            select(JoinRow)
+            .join(MeetingRow, MeetingRow.id == JoinRow.meeting_id)
+            .where(MeetingRow.tenant_key == tenant.key, JoinRow.meeting_id == meeting_id)
+            .order_by(JoinRow.at, JoinRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                JoinLogEntry(r.meeting_id, r.user_key, r.user_name, Role(r.role), r.reason, r.at)
+                for r in (await session.scalars(query)).all()
+            ]
+
+    # -- DM channels --------------------------------------------------------------------------
+
+    async def dm_channel(self, user_key: str) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(DmChannelRow, user_key)
+            return row.channel_id if row is not None else None
+
+    async def remember_dm_channel(self, user_key: str, channel_id: str, at: datetime) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(DmChannelRow, user_key)
+            if row is None:
+                session.add(DmChannelRow(user_key=user_key, channel_id=channel_id, updated_at=at))
+            else:
+                row.channel_id, row.updated_at = channel_id, at
+
+    # -- reminders ----------------------------------------------------------------------------
+
+    async def add_reminder(
+        self, meeting_id: str, due_at: datetime, kind: str = "start"
+    ) -> Reminder:
+        async with self._sessions.begin() as session:
+            row = ReminderRow(meeting_id=meeting_id, due_at=due_at, kind=kind)
+            session.add(row)
+            await session.flush()
+            return Reminder(row.id, meeting_id, due_at, kind)
+
+    async def due_reminders(self, now: datetime) -> list[Reminder]:
+        query = (
+            select(ReminderRow)
+            .where(ReminderRow.sent_at.is_(None), ReminderRow.due_at <= now)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                Reminder(r.id, r.meeting_id, r.due_at, r.kind, r.sent_at)
+                for r in (await session.scalars(query)).all()
+            ]
+
+    async def mark_reminder_sent(self, reminder_id: int, at: datetime) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(ReminderRow, reminder_id)
+            if row is not None:
+                row.sent_at = at
+
+    async def delete_reminders(self, meeting_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite file needs an existing folder; say so before any connection is tried."""
+    parsed = make_url(async_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(parsed.database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot open the store at {url}: the folder {folder} does not exist")
+
+
+def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = connection.cursor()
+    # WAL lets readers run beside the one writer; the busy timeout makes concurrent writers
+    # wait their turn (a burst of joins) instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _room_json(room: Room) -> dict[str, Any]:
+    data = asdict(room)
+    data["settings"] = room.settings.model_dump()
+    data["extra"] = dict(room.extra)
+    return data
+
+
+def _room(data: dict[str, Any]) -> Room:
+    values = dict(data)
+    values["settings"] = MeetingSettings.model_validate(values.get("settings") or {})
+    return Room(**values)
+
+
+def _meeting_columns(meeting: Meeting) -> dict[str, Any]:
+    schedule = meeting.schedule
+    return {
+        "id": meeting.id,
+        "tenant_key": meeting.tenant.key,
+        "channel_id": meeting.channel_id,
+        "title": meeting.title,
+        "provider": meeting.provider,
+        "room": _room_json(meeting.room),
+        "creator_key": meeting.creator_key,
+        "creator_name": meeting.creator_name,
+        "created_at": meeting.created_at,
+        "state": meeting.state.value,
+        "schedule": {
+            "start": schedule.start.isoformat() if schedule.start else None,
+            "duration_minutes": schedule.duration_minutes,
+            "rrule": schedule.rrule,
+            "reminder_minutes": schedule.reminder_minutes,
+        },
+        "invitees": list(meeting.invitees),
+        "started_at": meeting.started_at,
+        "ended_at": meeting.ended_at,
+        "card_refs": list(meeting.card_refs),
+    }
+
+
+def _meeting(row: MeetingRow) -> Meeting:
+    platform, _, tenant_id = row.tenant_key.partition(":")
+    schedule = row.schedule
+    return Meeting(
+        id=row.id,
+        tenant=Tenant(Platform(platform), tenant_id),
+        channel_id=row.channel_id,
+        title=row.title,
+        provider=row.provider,
+        room=_room(row.room),
+        creator_key=row.creator_key,
+        creator_name=row.creator_name,
+        created_at=row.created_at,
+        state=MeetingState(row.state),
+        schedule=Schedule(
+            start=datetime.fromisoformat(schedule["start"]) if schedule.get("start") else None,
+            duration_minutes=schedule.get("duration_minutes"),
+            rrule=schedule.get("rrule"),
+            reminder_minutes=schedule.get("reminder_minutes"),
+        ),
+        invitees=tuple(row.invitees),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        card_refs=tuple(row.card_refs),
+    )

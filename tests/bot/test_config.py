@@ -1,0 +1,102 @@
+"""Config loading: the example file is valid, errors name the YAML path, secrets stay hidden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, expand_env, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+EXAMPLE_ENV = {
+    "BBB_SECRET": "bbb-secret-value-123",
+    "VCONNCT_LICENSE": "license-value-456",
+    "LIVEMINUTES_ACCOUNT_SID": "AC123",
+    "LIVEMINUTES_AUTH_TOKEN": "token-value-789",
+}
+
+MINIMAL = """
+providers:
+  bigbluebutton:
+    url: https://bbb.example.org/bigbluebutton/api/
+    secret: s3cret-s3cret
+"""
+
+
+def test_example_config_is_valid_and_uses_every_provider():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    assert config.providers.configured() == ["bigbluebutton", "vconnct", "liveminutes"]
+    assert config.providers.default_name() == "bigbluebutton"
+    assert config.providers.bigbluebutton is not None
+    assert config.providers.bigbluebutton.secret.get_secret_value() == "bbb-secret-value-123"
+    assert config.providers.vconnct is not None
+    assert config.providers.vconnct.join_path == "/api/v1/start_meeting/"
+    assert config.storage.url == "sqlite:///meetbot.db"
+
+
+def test_secrets_are_hidden_when_printed():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    shown = repr(config) + str(config) + config.model_dump_json()
+    for secret in ("bbb-secret-value-123", "license-value-456", "token-value-789"):
+        assert secret not in shown
+
+
+def test_minimal_config_gets_defaults_and_a_normalised_url():
+    config = parse_config(MINIMAL, env={})
+    bbb = config.providers.bigbluebutton
+    assert bbb is not None
+    assert bbb.url == "https://bbb.example.org/bigbluebutton/api"
+    assert bbb.checksum == "sha1"
+    assert config.providers.default_name() == "bigbluebutton"
+
+
+def test_missing_environment_variable_names_the_yaml_path():
+    with pytest.raises(ConfigError, match=r"providers\.bigbluebutton\.secret: .*BBB_SECRET"):
+        load_config(EXAMPLE, env={})
+
+
+def test_env_default_is_used_when_variable_is_unset():
+    assert expand_env({"a": "${NOPE:-fallback}"}, {}) == {"a": "fallback"}
+    assert expand_env(["x${A}y", 3], {"A": "-"}) == ["x-y", 3]
+
+
+def test_unknown_key_is_refused_with_its_path():
+    text = MINIMAL + "    secrett: typo\n"
+    with pytest.raises(ConfigError, match=r"providers\.bigbluebutton\.secrett: unknown key"):
+        parse_config(text, env={})
+
+
+def test_bbb_url_must_be_the_api_base():
+    text = MINIMAL.replace("/bigbluebutton/api/", "/")
+    with pytest.raises(ConfigError, match=r"providers\.bigbluebutton\.url: .*/bigbluebutton/api"):
+        parse_config(text, env={})
+
+
+def test_bad_checksum_algorithm_is_refused_without_echoing_secrets():
+    text = MINIMAL + "    checksum: md5\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env={})
+    assert "providers.bigbluebutton.checksum" in str(caught.value)
+    assert "s3cret-s3cret" not in str(caught.value)
+
+
+def test_no_provider_at_all_is_refused():
+    with pytest.raises(ConfigError, match="at least one provider"):
+        parse_config("providers: {}\n", env={})
+
+
+def test_default_must_have_a_section():
+    with pytest.raises(ConfigError, match=r"providers\.default is 'vconnct'"):
+        parse_config(MINIMAL.replace("providers:\n", "providers:\n  default: vconnct\n"), env={})
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "providers: [\n"])
+def test_not_a_mapping_or_not_yaml_is_a_config_error(text):
+    with pytest.raises(ConfigError):
+        parse_config(text, env={})
+
+
+def test_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "absent.yaml")

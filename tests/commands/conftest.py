@@ -1,0 +1,101 @@
+"""A full command layer on real parts: the three simulators over loopback, a SQLite file,
+the role policy, and a clock the test moves by hand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_providers
+from bot.simulated import SimulatedProviders
+from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.policy import RolePolicy, RolePolicyConfig
+from commands.replies import Reply, Visibility
+from commands.router import CommandRouter
+from commands.service import MeetingService
+from commands.store import MeetingStore
+from providers.base import MeetingProvider
+
+SLACK_T1 = Tenant(Platform.SLACK, "T1")
+SLACK_T2 = Tenant(Platform.SLACK, "T2")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def person(name: str, tenant: Tenant = SLACK_T1, **facts: object) -> ChatUser:
+    return ChatUser(
+        tenant,
+        f"U{name.upper()}",
+        name,
+        facts=PlatformFacts(timezone="UTC", **facts),  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Bench:
+    sims: SimulatedProviders
+    providers: dict[str, MeetingProvider]
+    store: MeetingStore
+    service: MeetingService
+    router: CommandRouter
+    clock: Clock
+    db: Path
+    channel: Conversation
+
+    async def say(
+        self, user: ChatUser, text: str, where: Conversation | None = None
+    ) -> list[Reply]:
+        return await self.router.dispatch(user, where or self.channel, text)
+
+
+async def make_bench(tmp_path: Path, sims: SimulatedProviders, policy: RolePolicy) -> Bench:
+    clock = Clock()
+    providers = build_providers(sims.providers_config())
+    db = tmp_path / "meetbot.db"
+    store = await MeetingStore.open(f"sqlite:///{db}")
+    service = MeetingService(
+        providers=providers,
+        store=store,
+        policy=policy,
+        default_provider="bigbluebutton",
+        clock=clock,
+    )
+    return Bench(
+        sims,
+        providers,
+        store,
+        service,
+        CommandRouter(service),
+        clock,
+        db,
+        Conversation(SLACK_T1, "C1"),
+    )
+
+
+@pytest.fixture
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    async with SimulatedProviders() as sims:
+        b = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        try:
+            yield b
+        finally:
+            await b.store.close()
+            for provider in b.providers.values():
+                await provider.aclose()
+
+
+def only(replies: list[Reply], visibility: Visibility) -> list[Reply]:
+    return [reply for reply in replies if reply.visibility is visibility]

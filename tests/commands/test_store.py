@@ -1,0 +1,158 @@
+"""The store on a real SQLite file: round trips, restarts, tenant isolation, bursts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
+from commands.store import JoinLogEntry, MeetingStore, SessionEntry, StoreError, async_url
+from providers.base import MeetingSettings, Role, Room
+
+T1 = Tenant(Platform.SLACK, "T1")
+T2 = Tenant(Platform.DISCORD, "42")
+AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def meeting(mid: str = "m1", tenant: Tenant = T1, title: str = "Algebra", **extra) -> Meeting:
+    room = Room(
+        "vconnct",
+        "uuid-1",
+        title,
+        MeetingSettings(record=True, lock_settings_disable_mic=True),
+        moderator_password="mod",
+        attendee_password="att",
+        session_id="s1",
+        extra={"logout_url": "https://x"},
+    )
+    values: dict[str, Any] = dict(
+        id=mid,
+        tenant=tenant,
+        channel_id="C1",
+        title=title,
+        provider="vconnct",
+        room=room,
+        creator_key=f"{tenant.key}:U1",
+        creator_name="Alice",
+        created_at=AT,
+        schedule=Schedule(AT + timedelta(days=1), 45, "FREQ=WEEKLY", 10),
+        invitees=("slack:T1:U2",),
+        card_refs=("C1/1.2",),
+    )
+    values.update(extra)
+    return Meeting(**values)
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await MeetingStore.open(f"sqlite:///{tmp_path / 'm.db'}")
+    yield opened
+    await opened.close()
+
+
+async def test_full_round_trip(store):
+    original = meeting(started_at=AT, state=MeetingState.RUNNING)
+    await store.add_meeting(original)
+    loaded = await store.get_meeting(T1, "m1")
+    assert loaded == original
+    assert loaded.room.settings.record
+    assert loaded.schedule.start.tzinfo is not None
+
+
+async def test_restart_keeps_everything(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    first = await MeetingStore.open(url)
+    await first.add_meeting(meeting())
+    await first.add_session("m1", SessionEntry("s1", AT))
+    await first.log_join(JoinLogEntry("m1", "slack:T1:U2", "Bob", Role.ATTENDEE, "default", AT))
+    await first.remember_dm_channel("slack:T1:U2", "D123", AT)
+    await first.add_reminder("m1", AT + timedelta(hours=1))
+    await first.close()
+
+    second = await MeetingStore.open(url)
+    try:
+        assert (await second.get_meeting(T1, "m1")) == meeting()
+        assert [s.session_id for s in await second.sessions(T1, "m1")] == ["s1"]
+        assert [(e.user_name, e.role) for e in await second.join_log(T1, "m1")] == [
+            ("Bob", Role.ATTENDEE)
+        ]
+        assert await second.dm_channel("slack:T1:U2") == "D123"
+        assert len(await second.due_reminders(AT + timedelta(hours=2))) == 1
+    finally:
+        await second.close()
+
+
+async def test_tenants_never_see_each_other(store):
+    await store.add_meeting(meeting("a", T1, "Same"))
+    await store.add_meeting(meeting("b", T2, "Same"))
+    assert await store.get_meeting(T2, "a") is None
+    assert [m.id for m in await store.find_meetings(T1, title="same")] == ["a"]
+    assert [m.id for m in await store.find_meetings(T2, title="SAME")] == ["b"]
+    assert await store.join_log(T2, "a") == []
+    assert await store.sessions(T2, "a") == []
+    assert not await store.delete_meeting(T2, "a")
+    with pytest.raises(StoreError, match="does not exist"):
+        await store.update_meeting(meeting("a", T2))
+    assert await store.get_meeting(T1, "a") is not None
+
+
+async def test_find_by_channel_and_state(store):
+    await store.add_meeting(meeting("a", channel_id="C1"))
+    await store.add_meeting(
+        meeting(
+            "b", channel_id="C2", state=MeetingState.ENDED, created_at=AT + timedelta(minutes=1)
+        )
+    )
+    assert [m.id for m in await store.find_meetings(T1)] == ["b", "a"]
+    assert [m.id for m in await store.find_meetings(T1, channel_id="C2")] == ["b"]
+    live = await store.find_meetings(T1, states=[MeetingState.SCHEDULED])
+    assert [m.id for m in live] == ["a"]
+
+
+async def test_update_delete_and_sessions(store):
+    await store.add_meeting(meeting())
+    await store.update_meeting(meeting(title="Renamed", state=MeetingState.ENDED))
+    assert (await store.get_meeting(T1, "m1")).title == "Renamed"
+    await store.add_session("m1", SessionEntry("s1", AT))
+    await store.end_session("m1", "s1", AT + timedelta(hours=1), 12)
+    assert (await store.sessions(T1, "m1"))[0].attendee_count == 12
+    assert await store.delete_meeting(T1, "m1")
+    assert await store.get_meeting(T1, "m1") is None
+
+
+async def test_reminders_due_and_sent(store):
+    await store.add_meeting(meeting())
+    early = await store.add_reminder("m1", AT)
+    await store.add_reminder("m1", AT + timedelta(hours=5))
+    assert [r.id for r in await store.due_reminders(AT + timedelta(minutes=1))] == [early.id]
+    await store.mark_reminder_sent(early.id, AT)
+    assert await store.due_reminders(AT + timedelta(minutes=1)) == []
+    await store.delete_reminders("m1")
+    assert await store.due_reminders(AT + timedelta(days=1)) == []
+
+
+async def test_a_class_of_300_joining_at_once_is_all_logged(store):
+    await store.add_meeting(meeting())
+    await asyncio.gather(
+        *(
+            store.log_join(
+                JoinLogEntry("m1", f"slack:T1:U{i}", f"S{i}", Role.ATTENDEE, "default", AT)
+            )
+            for i in range(300)
+        )
+    )
+    assert len(await store.join_log(T1, "m1")) == 300
+
+
+def test_url_translation():
+    assert async_url("sqlite:///meetbot.db") == "sqlite+aiosqlite:///meetbot.db"
+    assert async_url("sqlite:////data/m.db") == "sqlite+aiosqlite:////data/m.db"
+    assert async_url("postgresql+asyncpg://h/db") == "postgresql+asyncpg://h/db"
+
+
+async def test_unopenable_store_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="cannot open the store"):
+        await MeetingStore.open(f"sqlite:///{tmp_path / 'missing-dir' / 'm.db'}")
