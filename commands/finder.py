@@ -30,15 +30,14 @@ async def find_meeting(
             )
         raise _ambiguous("This channel has several open meetings", here)
 
-    by_id = await store.get_meeting(tenant, reference.strip())
-    if by_id is not None:
-        return by_id
-
-    states = None if include_ended else _LIVE
-    for channel in (where.channel_id, None):
-        matches = await store.find_meetings(
-            tenant, channel_id=channel, title=reference, states=states
-        )
+    found = await store.resolve(tenant, reference)
+    by_id = [meeting for meeting in found if meeting.id == reference.strip()]
+    if by_id:
+        return by_id[0]
+    if not include_ended:
+        found = [meeting for meeting in found if meeting.state is not MeetingState.ENDED]
+    here = [meeting for meeting in found if meeting.channel_id == where.channel_id]
+    for matches in (here, found):
         if not matches:
             continue
         live = [meeting for meeting in matches if meeting.state is not MeetingState.ENDED]

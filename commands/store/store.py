@@ -137,6 +137,22 @@ class MeetingStore:
         async with self._sessions() as session:
             return [_meeting(row) for row in (await session.scalars(query)).all()]
 
+    async def resolve(self, tenant: Tenant, reference: str, *, limit: int = 50) -> list[Meeting]:
+        """Meetings of `tenant` whose id is `reference` or whose title is it (any case), in one
+        query: this runs on every join, so it stays a single round trip."""
+        wanted = reference.strip()
+        query = (
+            select(MeetingRow)
+            .where(
+                MeetingRow.tenant_key == tenant.key,
+                (MeetingRow.id == wanted) | (func.lower(MeetingRow.title) == wanted.lower()),
+            )
+            .order_by(MeetingRow.created_at.desc(), MeetingRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [_meeting(row) for row in (await session.scalars(query)).all()]
+
     async def delete_meeting(self, tenant: Tenant, meeting_id: str) -> bool:
         async with self._sessions.begin() as session:
             row = await self._row(session, tenant, meeting_id)
@@ -277,6 +293,8 @@ def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -
     # WAL lets readers run beside the one writer; the busy timeout makes concurrent writers
     # wait their turn (a burst of joins) instead of failing with "database is locked".
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

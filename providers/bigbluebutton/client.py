@@ -330,13 +330,16 @@ class BigBlueButtonClient:
         return JoinLink(url, role)
 
     async def status(self, room: Room) -> RoomStatus:
-        try:
-            info = await self.get_meeting_info(room.room_id)
-        except ProviderNotFound:
+        # isMeetingRunning is the documented "is anyone in it" answer; getMeetingInfo adds
+        # counts and times, and tells an ended meeting from one that never existed.
+        running, info = await asyncio.gather(
+            self.is_meeting_running(room.room_id), self._meeting_info_or_none(room.room_id)
+        )
+        if info is None:
             return RoomStatus(RoomState.ABSENT, detail="not on the server")
         if info.forcibly_ended or info.end_time is not None:
             state = RoomState.ENDED
-        elif info.running:
+        elif running:
             state = RoomState.RUNNING
         else:
             state = RoomState.WAITING
@@ -348,6 +351,12 @@ class BigBlueButtonClient:
             ended_at=info.end_time,
             detail="ended" if state is RoomState.ENDED else None,
         )
+
+    async def _meeting_info_or_none(self, meeting_id: str) -> responses.MeetingInfo | None:
+        try:
+            return await self.get_meeting_info(meeting_id)
+        except ProviderNotFound:
+            return None
 
     async def attendance(
         self,

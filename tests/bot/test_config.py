@@ -100,3 +100,20 @@ def test_not_a_mapping_or_not_yaml_is_a_config_error(text):
 def test_unreadable_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_example_roles_and_tenants_are_read():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    assert config.roles.rules[0].platform_admins
+    assert [r.discord_roles for r in config.roles.rules if r.discord_roles] == [("Teachers",)]
+    override = config.tenants["discord:812345678901234567"]
+    assert override.default_provider == "vconnct"
+    assert override.roles is not None
+    assert override.roles.everyone_moderator
+
+
+def test_bad_tenant_key_and_bad_rule_are_refused():
+    with pytest.raises(ConfigError, match="tenant keys look like"):
+        parse_config(MINIMAL + "tenants:\n  T0123: {default_provider: vconnct}\n", env={})
+    with pytest.raises(ConfigError, match=r"roles\.rules\.0: .*exactly one of"):
+        parse_config(MINIMAL + "roles:\n  rules:\n    - {}\n", env={})

@@ -1,0 +1,162 @@
+"""The `meetbot` command line as an operator uses it: simulate, check, demo through a pipe."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import re
+import signal
+import sys
+
+import httpx
+import pytest
+
+from bot import cli
+from bot.simulated import (
+    DEMO_BBB_SECRET,
+    DEMO_LM_ACCOUNT_SID,
+    DEMO_LM_AUTH_TOKEN,
+    DEMO_VCONNCT_LICENSE,
+    SimulatedProviders,
+)
+
+DEMO_SCRIPT = """\
+# a comment line is ignored
+/meet create "Algebra 101" --provider {provider} --record
+/as bob
+/meet join Algebra 101
+/meet end Algebra 101
+/as alice
+/meet end Algebra 101
+"""
+
+
+async def run_meetbot(*args: str, stdin: str = "", seconds: float = 60) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), seconds)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("provider", ["bigbluebutton", "vconnct", "liveminutes"])
+async def test_demo_through_a_pipe_shows_the_whole_lifecycle(provider):
+    code, out, err = await run_meetbot("demo", stdin=DEMO_SCRIPT.format(provider=provider))
+    assert code == 0, err
+    assert "#general > alice started Algebra 101" in out
+    assert re.search(r"DM to alice > Your personal link to Algebra 101: http", out)
+    assert "You join as moderator (creator of the meeting)" in out
+    assert re.search(r"DM to bob > Your personal link to Algebra 101: http", out)
+    assert "You join as attendee" in out
+    assert "only bob sees > Only moderators can end Algebra 101" in out
+    assert "#general > alice ended Algebra 101." in out
+    assert "Traceback" not in out + err
+    # A link is never shown to the channel.
+    for line in out.splitlines():
+        if "#general >" in line:
+            assert "http" not in line
+
+
+async def test_simulate_serves_the_seed_documents_to_a_curl_user():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "simulate",
+        "--bbb-port",
+        "0",
+        "--vconnct-port",
+        "0",
+        "--liveminutes-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    banner = ""
+    while "Running" not in banner:
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "simulate ended before it was ready"
+        banner += line.decode()
+    try:
+        bbb = re.search(r"BigBlueButton\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
+        vconnct = re.search(r"VConnct\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
+        lm = re.search(r"LiveMinutes\s+(\S+)", banner).group(1).rstrip("/")  # type: ignore[union-attr]
+        async with httpx.AsyncClient() as curl:
+            digest = hashlib.sha1(f"getMeetings{DEMO_BBB_SECRET}".encode()).hexdigest()
+            answer = await curl.get(f"{bbb}/getMeetings?checksum={digest}")
+            assert "<returncode>SUCCESS</returncode>" in answer.text
+            answer = await curl.get(
+                f"{vconnct}list_general_meeting_setting/", headers={"license": DEMO_VCONNCT_LICENSE}
+            )
+            assert answer.json()["status"] is True
+            answer = await curl.post(
+                f"{lm}/createMeeting",
+                data={"meetingKey": "k", "hostid": "h"},
+                auth=(DEMO_LM_ACCOUNT_SID, DEMO_LM_AUTH_TOKEN),
+            )
+            assert answer.json()["resultcode"] == 1
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert "Stopped." in rest.decode()
+
+
+async def test_check_reports_each_provider(tmp_path, capsys):
+    async with SimulatedProviders() as sims:
+        config = sims.providers_config()
+        assert config.bigbluebutton is not None
+        assert config.vconnct is not None
+        assert config.liveminutes is not None
+        good = tmp_path / "good.yaml"
+        good.write_text(
+            "providers:\n"
+            f"  bigbluebutton: {{url: '{config.bigbluebutton.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
+            f"  vconnct: {{url: '{config.vconnct.url}', license: '{DEMO_VCONNCT_LICENSE}'}}\n"
+            f"  liveminutes: {{url: '{config.liveminutes.url}', account_sid: "
+            f"'{DEMO_LM_ACCOUNT_SID}', auth_token: '{DEMO_LM_AUTH_TOKEN}'}}\n"
+        )
+        assert await cli.check(argparse.Namespace(config=str(good))) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"bigbluebutton\s+ok\s+version 3.0-sim", out)
+        assert re.search(r"vconnct\s+ok", out)
+        assert re.search(r"liveminutes\s+ok", out)
+
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(good.read_text().replace(DEMO_BBB_SECRET, "wrong-secret-value"))
+        assert await cli.check(argparse.Namespace(config=str(bad))) == 1
+        out = capsys.readouterr().out
+        assert re.search(r"bigbluebutton\s+FAILED", out)
+        assert "wrong-secret-value" not in out
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("providers:\n  bigbluebutton: {url: 'ftp://x'}\n")
+    assert await cli.check(argparse.Namespace(config=str(broken))) == 2
+    err = capsys.readouterr().err
+    assert "providers.bigbluebutton.url" in err
+    assert "providers.bigbluebutton.secret" in err
+
+
+async def test_check_against_a_provider_that_is_down(tmp_path, capsys):
+    config = tmp_path / "down.yaml"
+    config.write_text(
+        "providers:\n  vconnct: {url: 'http://127.0.0.1:9', license: 'x', timeout: 1}\n"
+    )
+    assert await cli.check(argparse.Namespace(config=str(config))) == 1
+    assert "ProviderUnavailable: could not reach the server" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["nonsense"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
