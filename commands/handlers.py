@@ -208,7 +208,8 @@ class Handlers:
                 recording_id=recording_id or "",
                 action=action,
             )
-            return ephemeral(f"Recording {recording_id} of {meeting.title}: {action}ed.")
+            done = {"publish": "published", "unpublish": "unpublished", "delete": "deleted"}
+            return ephemeral(f"Recording {recording_id} of {meeting.title}: {done[action]}.")
         meeting, recordings = await self.queries.recordings(ctx.where, inv.text("meeting"))
         if not recordings:
             return ephemeral(f"{meeting.title} has no recordings yet.")
@@ -222,7 +223,11 @@ class Handlers:
         inv = ctx.invocation
         reference = inv.text("meeting")
         if inv.flag("defaults"):
-            name, defaults = await self.queries.default_settings(ctx.where, None)
+            # The defaults of the named meeting's provider, else of the workspace's default.
+            provider = None
+            if reference is not None:
+                provider = (await self.service.find(ctx.where, reference)).provider
+            name, defaults = await self.queries.default_settings(ctx.where, provider)
             return ephemeral(f"{provider_label(name)} defaults:\n{cards.settings_text(defaults)}")
         changes = dict(inv.settings)
         title, welcome = inv.text("title"), inv.text("welcome")

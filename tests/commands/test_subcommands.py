@@ -1,0 +1,201 @@
+"""The rest of /meet at the command layer, and failure paths that must change nothing."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from commands.model import MeetingState
+from commands.replies import Reply, Visibility
+
+from .conftest import Bench, only, person
+
+ALICE = person("alice")
+BOB = person("bob")
+ADMIN = person("root", is_admin=True)
+
+
+def texts(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def meeting_id(replies: list[Reply]) -> str:
+    card = only(replies, Visibility.CHANNEL)[0].card
+    assert card is not None
+    assert card.meeting_id is not None
+    return card.meeting_id
+
+
+@pytest.mark.parametrize(
+    ("knob", "message"),
+    [
+        ("hang_next", "is not answering right now"),
+        ("fail_next", "is not answering right now"),
+        ("malformed_next", "answered something I cannot read"),
+    ],
+)
+async def test_provider_failure_on_create_records_nothing(bench: Bench, knob, message):
+    setattr(bench.sims.vconnct.faults, knob, 5)
+    bench.providers["vconnct"]._http.timeout = 0.3  # type: ignore[attr-defined]
+    replies = await bench.say(ALICE, "create Doomed --provider vconnct")
+    assert [r.visibility for r in replies] == [Visibility.EPHEMERAL]
+    assert message in replies[0].text
+    assert "VConnct" in replies[0].text
+    assert await bench.store.find_meetings(bench.channel.tenant) == []
+
+
+async def test_wrong_credentials_tell_the_admin_not_the_secret(bench: Bench):
+    bench.sims.bigbluebutton.secret = "rotated-on-the-server"
+    replies = await bench.say(ALICE, "create Standup")
+    assert "refused this bot's credentials" in replies[0].text
+    assert "meetbot check" in replies[0].text
+    assert "rotated" not in replies[0].text
+
+
+async def test_unexpected_error_shows_only_a_reference(bench: Bench, caplog):
+    await bench.store.close()
+    for leftover in bench.db.parent.glob(bench.db.name + "*"):
+        leftover.unlink()  # the database is gone under the bot's feet
+    with caplog.at_level(logging.ERROR):
+        replies = await bench.say(ALICE, "list")
+    ref = re.search(r"reference (\w+)", replies[0].text)
+    assert ref is not None
+    assert "Traceback" not in replies[0].text
+    assert ref.group(1) in caplog.text
+
+
+async def test_help_and_usage(bench: Bench):
+    assert "Subcommands:" in texts(await bench.say(ALICE, ""))
+    assert texts(await bench.say(ALICE, "help create")).startswith("/meet create")
+    assert "There is no /meet fly" in texts(await bench.say(ALICE, "help fly"))
+    usage = texts(await bench.say(ALICE, "create"))
+    assert '"TITLE" is required' in usage
+    assert "Usage: /meet create" in usage
+
+
+async def test_list_status_and_ambiguous_titles(bench: Bench):
+    assert "No meetings in this channel" in texts(await bench.say(ALICE, "list"))
+    first = meeting_id(await bench.say(ALICE, "create Sync"))
+    second = meeting_id(await bench.say(ALICE, "create Sync --provider liveminutes"))
+    listed = texts(await bench.say(BOB, "list"))
+    assert first in listed
+    assert second in listed
+    ambiguous = texts(await bench.say(BOB, "join Sync"))
+    assert "say which by id" in ambiguous
+    assert first in ambiguous
+    assert second in ambiguous
+    assert "several open meetings" in texts(await bench.say(BOB, "join"))
+    status = texts(await bench.say(BOB, f"status {first}"))
+    assert "is running" in status
+    assert "BigBlueButton says: waiting" in status
+
+
+async def test_attendance_recordings_history_on_bigbluebutton(bench: Bench):
+    mid = meeting_id(await bench.say(ALICE, "create Lecture --record"))
+    joined = await bench.say(BOB, "join Lecture")
+    link = only(joined, Visibility.DIRECT)[0].card.link  # type: ignore[union-attr]
+    assert link is not None
+    async with httpx.AsyncClient(follow_redirects=True) as browser:
+        await browser.get(link)
+    assert "Only moderators can see the attendance" in texts(await bench.say(BOB, "attendance"))
+    attendance = texts(await bench.say(ALICE, "attendance"))
+    assert "bob: attendee" in attendance
+    assert "no recordings yet" in texts(await bench.say(BOB, "recordings"))
+    await bench.say(ALICE, "end")
+    recordings = texts(await bench.say(BOB, f"recordings {mid}"))
+    record_id = re.search(r"^  (\S+): http", recordings, re.M).group(1)  # type: ignore[union-attr]
+    assert "Only moderators" in texts(
+        await bench.say(BOB, f"recordings {mid} --unpublish {record_id}")
+    )
+    assert "unpublished" in texts(
+        await bench.say(ALICE, f"recordings {mid} --unpublish {record_id}")
+    )
+    assert "has no recording 'other'" in texts(
+        await bench.say(ALICE, f"recordings {mid} --delete other")
+    )
+    deleted = texts(await bench.say(ALICE, f"recordings {mid} --delete {record_id}"))
+    assert f"Recording {record_id} of Lecture: deleted." == deleted
+    history = texts(await bench.say(BOB, f"history {mid}"))
+    assert "Sessions of Lecture" in history
+
+
+async def test_settings_defaults_and_changes_on_vconnct(bench: Bench):
+    await bench.say(ALICE, "create Seminar --provider vconnct --lock-mic")
+    shown = texts(await bench.say(BOB, "settings Seminar"))
+    assert "--lock-mic: on" in shown
+    assert "Only moderators can change" in texts(await bench.say(BOB, "settings Seminar --record"))
+    changed = texts(
+        await bench.say(ALICE, 'settings Seminar --record --no-lock-mic --title "Seminar II"')
+    )
+    assert "Updated Seminar II" in changed
+    assert "--record: on" in texts(await bench.say(ALICE, "settings Seminar II"))
+    assert "--lock-mic: off" in texts(await bench.say(ALICE, "settings Seminar II"))
+    defaults = texts(await bench.say(ALICE, "settings Seminar II --defaults"))
+    assert defaults.startswith("VConnct defaults:")
+    assert "--record: off" in defaults
+    workspace = texts(await bench.say(ALICE, "settings --defaults"))
+    assert workspace.startswith("BigBlueButton has no default meeting settings")
+    history = texts(await bench.say(ALICE, "history Seminar II"))
+    assert "still running" in history
+
+
+async def test_liveminutes_says_plainly_what_it_cannot_do(bench: Bench):
+    await bench.say(ALICE, "create Chat --provider liveminutes")
+    assert "LiveMinutes has no recordings." in texts(await bench.say(BOB, "recordings Chat"))
+    assert "LiveMinutes has no meeting settings." in texts(await bench.say(ALICE, "settings Chat"))
+    joined = await bench.say(ALICE, "join Chat")
+    dm = only(joined, Visibility.DIRECT)[0]
+    assert "moderator" in dm.text
+    removed = texts(await bench.say(ALICE, f"remove Chat --user <@{BOB.user_id}>"))
+    assert "Removed" in removed
+
+
+async def test_scheduled_meeting_opens_at_its_time_and_repeats(bench: Bench):
+    created = await bench.say(
+        ALICE, 'create Standup --start "tomorrow 9:00" --duration 15m --repeat weekdays --remind 10'
+    )
+    mid = meeting_id(created)
+    assert "scheduled Standup for" in texts(created)
+    assert not only(created, Visibility.DIRECT), "no link before it is time"
+    early = texts(await bench.say(BOB, "join Standup"))
+    assert "opens at" in early
+    reminders = await bench.store.due_reminders(bench.clock.now + timedelta(days=2))
+    assert [r.meeting_id for r in reminders] == [mid]
+
+    bench.clock.advance(hours=24, minutes=55)  # 08:55 the next day: within the early window
+    joined = await bench.say(BOB, "join Standup")
+    assert only(joined, Visibility.DIRECT)[0].secret
+    ended = await bench.say(ALICE, "end Standup")
+    assert "Next:" in texts(ended)
+    meeting = await bench.store.get_meeting(bench.channel.tenant, mid)
+    assert meeting is not None
+    assert meeting.state is MeetingState.SCHEDULED
+    assert meeting.schedule.start is not None
+    assert meeting.schedule.start > bench.clock.now
+
+
+async def test_delete_rules(bench: Bench):
+    await bench.say(ALICE, "create Temp --provider vconnct")
+    assert "is running; end it first" in texts(await bench.say(ALICE, "delete Temp"))
+    assert "Only moderators can delete" in texts(await bench.say(BOB, "delete Temp"))
+    await bench.say(ALICE, "end Temp")
+    deleted = await bench.say(ALICE, "delete Temp")
+    assert [r.visibility for r in deleted] == [Visibility.CHANNEL]
+    assert await bench.store.find_meetings(bench.channel.tenant) == []
+
+
+async def test_server_listing_names_only_this_workspaces_meetings(bench: Bench):
+    await bench.say(ALICE, "create Ours")
+    other = person(
+        "eve", tenant=bench.channel.tenant.__class__(bench.channel.tenant.platform, "T9")
+    )
+    await bench.router.dispatch(other, bench.channel.__class__(other.tenant, "C9"), "create Theirs")
+    assert "Only workspace moderators" in texts(await bench.say(BOB, "list --server bigbluebutton"))
+    listing = texts(await bench.say(ADMIN, "list --server bigbluebutton"))
+    assert "Ours" in listing
+    assert "Theirs" not in listing
+    assert "1 not from this workspace" in listing
