@@ -19,32 +19,25 @@ from typing import Any, TypeVar
 
 import httpx
 
-from providers._http import ProviderHttp, RetryPolicy, Sleep, build_client
+from providers._client import ProviderClient
+from providers._http import RetryPolicy, Sleep
 from providers.base import (
     Attendee,
     Capability,
     JoinLink,
-    MeetingSettings,
     Participant,
     ProviderHealth,
-    Recording,
     Role,
     Room,
     RoomSpec,
     RoomState,
     RoomStatus,
-    RoomSummary,
-    RoomUpdate,
-    SessionRecord,
-    SessionStart,
 )
 from providers.errors import (
     ProviderAuthError,
-    ProviderError,
     ProviderInputError,
     ProviderProtocolError,
     ProviderRejected,
-    ProviderUnsupported,
 )
 
 NAME = "liveminutes"
@@ -95,7 +88,7 @@ class CreatedMeeting:
     host_url: str
 
 
-class LiveMinutesClient:
+class LiveMinutesClient(ProviderClient):
     """Async LiveMinutes client on one pooled HTTP client; implements `MeetingProvider`."""
 
     name = NAME
@@ -114,24 +107,14 @@ class LiveMinutesClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        super().__init__(
+            client=client, timeout=timeout, retry=retry, secrets=[auth_token], sleep=sleep
+        )
         self._base = url.rstrip("/")
         self._auth = (account_sid, auth_token)
-        self._owns_client = client is None
-        self._http = ProviderHttp(
-            NAME,
-            client or build_client(timeout=timeout),
-            timeout=timeout,
-            retry=retry,
-            secrets=[auth_token],
-            sleep=sleep,
-        )
 
     def __repr__(self) -> str:
         return f"LiveMinutesClient(url={self._base!r}, account_sid={self._auth[0]!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._http.client.aclose()
 
     # -- the eight documented methods ---------------------------------------------------------
 
@@ -346,37 +329,6 @@ class LiveMinutesClient:
 
     async def remove_participant(self, room: Room, participant_id: str) -> None:
         await self.cancel_participant(room.room_id, participant_id)
-
-    async def start_session(self, room: Room, moderator: Participant) -> SessionStart:
-        raise self._unsupported("start_session", Capability.START_SESSION)
-
-    async def sessions(self, room: Room) -> list[SessionRecord]:
-        raise self._unsupported("sessions", Capability.SESSIONS)
-
-    async def recordings(self, room: Room) -> list[Recording]:
-        raise self._unsupported("recordings", Capability.RECORDINGS)
-
-    async def publish_recording(self, room: Room, recording_id: str, publish: bool) -> None:
-        raise self._unsupported("publish_recording", Capability.MANAGE_RECORDINGS)
-
-    async def delete_recording(self, room: Room, recording_id: str) -> None:
-        raise self._unsupported("delete_recording", Capability.MANAGE_RECORDINGS)
-
-    async def settings(self, room: Room) -> MeetingSettings:
-        raise self._unsupported("settings", Capability.SETTINGS)
-
-    async def default_settings(self) -> MeetingSettings:
-        raise self._unsupported("default_settings", Capability.DEFAULT_SETTINGS)
-
-    async def update_room(self, room: Room, update: RoomUpdate) -> Room:
-        raise self._unsupported("update_room", Capability.UPDATE)
-
-    async def list_rooms(self) -> list[RoomSummary]:
-        raise self._unsupported("list_rooms", Capability.LIST_ROOMS)
-
-    @staticmethod
-    def _unsupported(operation: str, capability: Capability) -> ProviderError:
-        return ProviderUnsupported(NAME, operation, capability.value)
 
 
 def _limited(field: str, value: str) -> str:

@@ -14,7 +14,8 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from providers._http import ProviderHttp, RetryPolicy, Sleep, build_client
+from providers._client import ProviderClient
+from providers._http import RetryPolicy, Sleep
 from providers.base import (
     Attendee,
     Capability,
@@ -30,7 +31,6 @@ from providers.base import (
     RoomStatus,
     RoomSummary,
     RoomUpdate,
-    SessionRecord,
     SessionStart,
 )
 from providers.bigbluebutton import responses
@@ -40,7 +40,6 @@ from providers.errors import (
     ProviderInputError,
     ProviderNotFound,
     ProviderProtocolError,
-    ProviderUnsupported,
 )
 
 NAME = "bigbluebutton"
@@ -67,7 +66,7 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-class BigBlueButtonClient:
+class BigBlueButtonClient(ProviderClient):
     """Async BigBlueButton API client on one pooled HTTP client; implements `MeetingProvider`."""
 
     name = NAME
@@ -99,26 +98,14 @@ class BigBlueButtonClient:
     ) -> None:
         if checksum not in ALGORITHMS:
             raise ValueError(f"checksum must be one of {', '.join(ALGORITHMS)}")
+        super().__init__(client=client, timeout=timeout, retry=retry, secrets=[secret], sleep=sleep)
         self._api = url.rstrip("/")
         self._secret = secret
         self._algorithm = checksum
         self._join_with_password = join_with_password
-        self._owns_client = client is None
-        self._http = ProviderHttp(
-            NAME,
-            client or build_client(timeout=timeout),
-            timeout=timeout,
-            retry=retry,
-            secrets=[secret],
-            sleep=sleep,
-        )
 
     def __repr__(self) -> str:
         return f"BigBlueButtonClient(url={self._api!r}, checksum={self._algorithm!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._http.client.aclose()
 
     # -- signing and sending ------------------------------------------------------------------
 
@@ -421,18 +408,6 @@ class BigBlueButtonClient:
             )
             for m in await self.get_meetings()
         ]
-
-    async def sessions(self, room: Room) -> list[SessionRecord]:
-        raise ProviderUnsupported(NAME, "sessions", Capability.SESSIONS.value)
-
-    async def default_settings(self) -> MeetingSettings:
-        raise ProviderUnsupported(NAME, "default_settings", Capability.DEFAULT_SETTINGS.value)
-
-    async def remove_participant(self, room: Room, participant_id: str) -> None:
-        raise ProviderUnsupported(NAME, "remove_participant", Capability.REMOVE_PARTICIPANT.value)
-
-    async def delete_room(self, room: Room) -> None:
-        raise ProviderUnsupported(NAME, "delete_room", Capability.DELETE.value)
 
 
 def _extra(spec: RoomSpec) -> dict[str, str]:

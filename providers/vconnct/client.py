@@ -1,4 +1,4 @@
-"""VConnct client: the twelve endpoints of the VConnct client API v1 and the neutral provider.
+"""The VConnct client: the twelve endpoints of the VConnct client API v1 and the neutral provider.
 
 Every request carries the `license` header (and `Accept-Language` when configured) and sends
 JSON. Every answer is the envelope `{status, status_code, message, data}`; the envelope decides,
@@ -14,14 +14,14 @@ import asyncio
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from providers._http import ProviderHttp, RetryPolicy, Sleep, build_client
+from providers._client import ProviderClient
+from providers._http import RetryPolicy, Sleep
 from providers.base import (
     Attendee,
     Capability,
@@ -45,64 +45,15 @@ from providers.errors import (
     ProviderNotFound,
     ProviderProtocolError,
     ProviderRejected,
-    ProviderUnsupported,
 )
+from providers.vconnct import wire
 
 NAME = "vconnct"
 DOCUMENTED_JOIN_PATH = "/api/v1/start_meeting/"
 JoinRole = Literal["moderator", "viewer"]
-_M = TypeVar("_M", bound=BaseModel)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Envelope(_Model):
-    status: bool
-    status_code: int | None = None
-    message: str | None = None
-    data: Any = None
-    error_messages: list[str] | None = None
-
-
-class MeetingInfo(_Model):
-    meeting_id: str
-    title: str | None = None
-    moderator_password: str | None = None
-    welcome_text: str | None = None
-    is_running: bool | None = None
-
-
-class SessionInfo(_Model):
-    session_id: str
-    title: str | None = None
-    session_start_time: datetime | None = None
-    session_end_time: datetime | None = None
-    attendee_password: str | None = None
-    status: bool | None = None
-
-
-class AttendanceEntry(_Model):
-    full_name: str
-    joined_date: datetime | None = None
-
-
-class UrlData(_Model):
-    url: str
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class CreatedMeeting:
-    meeting_id: str
-    title: str | None
-    moderator_password: str | None
-    welcome_text: str | None
-    settings: MeetingSettings
-
-
-class VConnctClient:
+class VConnctClient(ProviderClient):
     """Async VConnct client on one pooled HTTP client; implements `MeetingProvider`."""
 
     name = NAME
@@ -134,27 +85,17 @@ class VConnctClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        super().__init__(
+            client=client, timeout=timeout, retry=retry, secrets=[license], sleep=sleep
+        )
         self._base = url.rstrip("/")
         self._headers = {"license": license, "Accept": "application/json"}
         if language:
             self._headers["Accept-Language"] = language
         self._join_path = "/" + join_path.strip("/") + "/"
-        self._owns_client = client is None
-        self._http = ProviderHttp(
-            NAME,
-            client or build_client(timeout=timeout),
-            timeout=timeout,
-            retry=retry,
-            secrets=[license],
-            sleep=sleep,
-        )
 
     def __repr__(self) -> str:
         return f"VConnctClient(url={self._base!r}, join_path={self._join_path!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._http.client.aclose()
 
     # -- the twelve documented endpoints ------------------------------------------------------
 
@@ -165,10 +106,10 @@ class VConnctClient:
         title: str | None = None,
         moderator_password: str | None = None,
         welcome_text: str | None = None,
-    ) -> CreatedMeeting:
-        body = _meeting_body(settings, title, moderator_password, welcome_text)
+    ) -> wire.CreatedMeeting:
+        body = wire.meeting_body(settings, title, moderator_password, welcome_text)
         data = await self._call("POST", "/api/v1/create_meeting/", "create_meeting", json_body=body)
-        return _created(data, "create_meeting")
+        return wire.read_created(data, "create_meeting")
 
     async def update_meeting(
         self,
@@ -178,8 +119,8 @@ class VConnctClient:
         title: str | None = None,
         moderator_password: str | None = None,
         welcome_text: str | None = None,
-    ) -> CreatedMeeting:
-        body = _meeting_body(settings, title, moderator_password, welcome_text)
+    ) -> wire.CreatedMeeting:
+        body = wire.meeting_body(settings, title, moderator_password, welcome_text)
         data = await self._call(
             "PUT",
             "/api/v1/update_meeting/",
@@ -187,7 +128,7 @@ class VConnctClient:
             query={"meeting_id": meeting_id},
             json_body=body,
         )
-        return _created(data, "update_meeting")
+        return wire.read_created(data, "update_meeting")
 
     async def start_meeting(
         self,
@@ -199,7 +140,7 @@ class VConnctClient:
         moderator_password: str | None = None,
         logout_url: str | None = None,
     ) -> str:
-        body = _compact(
+        body = wire.compact(
             meeting_id=meeting_id,
             moderator_name=moderator_name,
             title=title,
@@ -208,14 +149,14 @@ class VConnctClient:
             logout_url=logout_url,
         )
         data = await self._call("POST", "/api/v1/start_meeting/", "start_meeting", json_body=body)
-        return _parse(UrlData, data, "start_meeting").url
+        return wire.parse(wire.UrlData, data, "start_meeting").url
 
     async def join(
         self, meeting_id: str, fullname: str, role: JoinRole, *, password: str | None = None
     ) -> str:
-        body = _compact(meeting_id=meeting_id, fullname=fullname, password=password, role=role)
+        body = wire.compact(meeting_id=meeting_id, fullname=fullname, password=password, role=role)
         data = await self._call("POST", self._join_path, "join", json_body=body)
-        return _parse(UrlData, data, "join").url
+        return wire.parse(wire.UrlData, data, "join").url
 
     async def end_meeting(self, meeting_id: str) -> None:
         await self._call(
@@ -230,33 +171,33 @@ class VConnctClient:
             query={"meeting_id": meeting_id},
         )
 
-    async def list_sessions(self, meeting_id: str) -> list[SessionInfo]:
+    async def list_sessions(self, meeting_id: str) -> list[wire.SessionInfo]:
         data = await self._call(
             "GET", "/api/v1/list_sessions/", "list_sessions", query={"meeting_id": meeting_id}
         )
-        return _parse_list(SessionInfo, data, "list_sessions")
+        return wire.parse_list(wire.SessionInfo, data, "list_sessions")
 
-    async def list_meetings(self) -> list[MeetingInfo]:
+    async def list_meetings(self) -> list[wire.MeetingInfo]:
         data = await self._call("GET", "/api/v1/list_meetings/", "list_meetings")
-        return _parse_list(MeetingInfo, data, "list_meetings")
+        return wire.parse_list(wire.MeetingInfo, data, "list_meetings")
 
-    async def list_attendance(self, session_id: str) -> list[AttendanceEntry]:
+    async def list_attendance(self, session_id: str) -> list[wire.AttendanceEntry]:
         data = await self._call(
             "GET", "/api/v1/list_attendance/", "list_attendance", query={"session_id": session_id}
         )
-        return _parse_list(AttendanceEntry, data, "list_attendance")
+        return wire.parse_list(wire.AttendanceEntry, data, "list_attendance")
 
     async def list_setting(self, meeting_id: str) -> MeetingSettings:
         data = await self._call(
             "GET", "/api/v1/list_setting/", "list_setting", query={"meeting_id": meeting_id}
         )
-        return _settings(data, "list_setting")
+        return wire.read_settings(data, "list_setting")
 
     async def list_general_meeting_setting(self) -> MeetingSettings:
         data = await self._call(
             "GET", "/api/v1/list_general_meeting_setting/", "list_general_meeting_setting"
         )
-        return _settings(data, "list_general_meeting_setting")
+        return wire.read_settings(data, "list_general_meeting_setting")
 
     async def get_record(self, session_id: str) -> str:
         data = await self._call(
@@ -288,7 +229,7 @@ class VConnctClient:
             json=json_body,
         )
         try:
-            envelope = Envelope.model_validate(response.json())
+            envelope = wire.Envelope.model_validate(response.json())
         except (json.JSONDecodeError, UnicodeDecodeError, ValidationError):
             if response.status_code in (401, 403):
                 raise ProviderAuthError(
@@ -445,16 +386,7 @@ class VConnctClient:
             for m in await self.list_meetings()
         ]
 
-    async def remove_participant(self, room: Room, participant_id: str) -> None:
-        raise ProviderUnsupported(NAME, "remove_participant", Capability.REMOVE_PARTICIPANT.value)
-
-    async def publish_recording(self, room: Room, recording_id: str, publish: bool) -> None:
-        raise ProviderUnsupported(NAME, "publish_recording", Capability.MANAGE_RECORDINGS.value)
-
-    async def delete_recording(self, room: Room, recording_id: str) -> None:
-        raise ProviderUnsupported(NAME, "delete_recording", Capability.MANAGE_RECORDINGS.value)
-
-    async def _latest_session(self, room: Room) -> SessionInfo | None:
+    async def _latest_session(self, room: Room) -> wire.SessionInfo | None:
         sessions = await self.list_sessions(room.room_id)
         if not sessions:
             return None
@@ -463,60 +395,3 @@ class VConnctClient:
             sessions,
             key=lambda s: (s.session_start_time is not None, s.session_start_time or datetime.min),
         )
-
-
-def _compact(**fields: str | None) -> dict[str, str]:
-    return {key: value for key, value in fields.items() if value is not None}
-
-
-def _meeting_body(
-    settings: MeetingSettings,
-    title: str | None,
-    moderator_password: str | None,
-    welcome_text: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = _compact(
-        title=title, moderator_password=moderator_password, welcome_text=welcome_text
-    )
-    # The document requires all ten settings on every create and update.
-    body["meeting_setting"] = [{"setting": n, "value": v} for n, v in settings.items()]
-    return body
-
-
-def _settings(data: Any, operation: str) -> MeetingSettings:
-    # list_setting answers a list of {setting, value}. The document's example for
-    # list_general_meeting_setting is not valid JSON ("data": ["name": false, ...]); its evident
-    # intent is an object of name -> value, which is what we accept besides the list form.
-    try:
-        if isinstance(data, dict):
-            return MeetingSettings.from_pairs(data.items())
-        if isinstance(data, list):
-            return MeetingSettings.from_pairs((item["setting"], item["value"]) for item in data)
-    except (ValueError, KeyError, TypeError) as error:
-        raise ProviderProtocolError(
-            NAME, operation, f"settings are not readable: {error}"
-        ) from None
-    raise ProviderProtocolError(NAME, operation, "answered without settings")
-
-
-def _created(data: Any, operation: str) -> CreatedMeeting:
-    info = _parse(MeetingInfo, data, operation)
-    settings = _settings(data.get("meeting_setting"), operation)
-    return CreatedMeeting(
-        info.meeting_id, info.title, info.moderator_password, info.welcome_text, settings
-    )
-
-
-def _parse(model: type[_M], data: Any, operation: str) -> _M:
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        raise ProviderProtocolError(
-            NAME, operation, f"answered data that is not a {model.__name__}"
-        ) from None
-
-
-def _parse_list(model: type[_M], data: Any, operation: str) -> list[_M]:
-    if not isinstance(data, list):
-        raise ProviderProtocolError(NAME, operation, "answered data that is not a list")
-    return [_parse(model, item, operation) for item in data]
