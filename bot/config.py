@@ -109,6 +109,25 @@ class ProvidersConfig(_Section):
         return configured[0]
 
 
+class SlackConfig(_Section):
+    mode: Literal["socket", "http"] = "socket"
+    bot_token: SecretStr
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    port: int = Field(default=3000, ge=0, le=65535)
+    path: str = "/slack/events"
+    api_url: str | None = None
+    command: str = "/meet"
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.mode == "socket" and self.app_token is None:
+            raise ValueError("Socket Mode needs app_token (xapp-…, with connections:write)")
+        if self.mode == "http" and self.signing_secret is None:
+            raise ValueError("HTTP mode needs signing_secret, to verify that requests are Slack's")
+        if not self.path.startswith("/"):
+            raise ValueError("path must start with /")
+
+
 class StorageConfig(_Section):
     url: str = "sqlite:///meetbot.db"
 
@@ -119,6 +138,7 @@ _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 class Config(_Section):
     providers: ProvidersConfig
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    slack: SlackConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 

@@ -49,6 +49,10 @@ class CommandRouter:
         self.handlers = Handlers(service, directory or PlainDirectory())
         self.clock = clock or service.clock
 
+    def with_directory(self, directory: Directory) -> CommandRouter:
+        """The same router resolving mentions another way (e.g. through one request's client)."""
+        return CommandRouter(self.service, directory=directory, clock=self.clock)
+
     async def dispatch(self, user: ChatUser, where: Conversation, text: str) -> list[Reply]:
         """Run `/meet <text>` for `user` in `where`."""
         request_id = secrets.token_hex(4)

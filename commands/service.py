@@ -18,7 +18,15 @@ from datetime import datetime, timedelta
 
 from commands.errors import CommandError, NotSupported, PermissionDenied
 from commands.finder import find_meeting
-from commands.model import ChatUser, Conversation, Meeting, MeetingState, RoleDecision, Schedule
+from commands.model import (
+    ChatUser,
+    Conversation,
+    Meeting,
+    MeetingState,
+    RoleDecision,
+    Schedule,
+    Tenant,
+)
 from commands.policy import RolePolicy
 from commands.recurrence import next_occurrence, rrule_for
 from commands.store import JoinLogEntry, MeetingStore, SessionEntry
@@ -279,6 +287,18 @@ class MeetingService:
             meeting = meeting.evolve(state=MeetingState.ENDED, ended_at=now)
         await self.store.update_meeting(meeting)
         return meeting
+
+    # -- cards posted in chat ------------------------------------------------------------------
+
+    async def card_refs(self, tenant: Tenant, meeting_id: str) -> tuple[str, ...]:
+        meeting = await self.store.get_meeting(tenant, meeting_id)
+        return meeting.card_refs if meeting is not None else ()
+
+    async def remember_card(self, tenant: Tenant, meeting_id: str, ref: str) -> None:
+        """Where a card of the meeting was posted (platform message ref), to update it later."""
+        meeting = await self.store.get_meeting(tenant, meeting_id)
+        if meeting is not None and ref not in meeting.card_refs:
+            await self.store.update_meeting(meeting.evolve(card_refs=(*meeting.card_refs, ref)))
 
     # -- participants --------------------------------------------------------------------------
 

@@ -1,0 +1,199 @@
+"""The Slack app: one `/meet` listener and the card buttons, on Bolt's AsyncApp.
+
+Every listener acks first, before any I/O (Slack allows 3 seconds), then maps the payload to
+a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. Requests are
+verified by Bolt's signature middleware in HTTP mode; Socket Mode needs no public URL. 429
+answers are retried after Retry-After by slack_sdk's rate-limit retry handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import ACTION_BY_ID
+from adapters.slack.delivery import CardBook, Respond, SlackDelivery
+from adapters.slack.people import SlackPeople
+from commands.model import Conversation, Platform, Tenant
+from commands.replies import ButtonAction
+from commands.router import CommandRouter
+from commands.store import MeetingStore
+
+log = logging.getLogger("meetbot.slack")
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SlackAdapter:
+    """/meet in Slack. `serve_http` for HTTP mode, `connect_socket_mode` for Socket Mode."""
+
+    def __init__(
+        self,
+        router: CommandRouter,
+        *,
+        store: MeetingStore,
+        cards: CardBook,
+        bot_token: str,
+        signing_secret: str,
+        clock: Callable[[], datetime],
+        app_token: str | None = None,
+        api_url: str | None = None,
+        command: str = "/meet",
+        people: SlackPeople | None = None,
+    ) -> None:
+        self.router = router
+        self.command = command
+        self.app_token = app_token
+        self.people = people or SlackPeople()
+        self.delivery = SlackDelivery(store, cards, clock)
+        client = AsyncWebClient(
+            token=bot_token,
+            base_url=_with_slash(api_url or DEFAULT_API_URL),
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        # Bolt copies base_url and retry handlers from this client into every request's client.
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, logger=log)
+        self.app.command(command)(self._on_command)
+        self.app.action("meet_join")(self._on_button)
+        self.app.action("meet_end")(self._on_button)
+        self.app.action("meet_open")(self._on_open)
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._inflight = 0
+        self._idle = asyncio.Event()
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    async def _on_command(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()  # before any I/O: the 3-second deadline
+        async with self._tracked():
+            try:
+                await self._run_command(body, client, respond)
+            except Exception:
+                await self._apologize(respond, "command")
+
+    async def _run_command(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        team_id = str(body.get("team_id") or "")
+        user = await self.people.user(
+            client, team_id, str(body.get("user_id")), body.get("user_name")
+        )
+        where = Conversation(Tenant(Platform.SLACK, team_id), str(body.get("channel_id")))
+        router = self._router_for(client)
+        replies = await router.dispatch(user, where, str(body.get("text") or ""))
+        await self.delivery.deliver(
+            replies, client=client, respond=respond, invoker=user, channel_id=where.channel_id
+        )
+
+    async def _on_button(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        async with self._tracked():
+            try:
+                await self._run_button(body, client, respond)
+            except Exception:
+                await self._apologize(respond, "button")
+
+    async def _run_button(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        action = (body.get("actions") or [{}])[0]
+        kind = ACTION_BY_ID.get(str(action.get("action_id")))
+        meeting_id = str(action.get("value") or "")
+        team_id = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+        channel_id = str((body.get("channel") or {}).get("id") or "")
+        slack_user = body.get("user") or {}
+        user = await self.people.user(
+            client, team_id, str(slack_user.get("id")), slack_user.get("username")
+        )
+        if kind not in (ButtonAction.JOIN, ButtonAction.END) or not meeting_id:
+            return
+        where = Conversation(Tenant(Platform.SLACK, team_id), channel_id)
+        replies = await self._router_for(client).click(user, where, kind, meeting_id)
+        await self.delivery.deliver(
+            replies, client=client, respond=respond, invoker=user, channel_id=channel_id
+        )
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        """Count work still running after its ack, so `close` can let it finish."""
+        self._inflight += 1
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    @staticmethod
+    async def _apologize(respond: Respond, what: str) -> None:
+        reference = secrets.token_hex(4)
+        log.exception("slack %s failed (reference %s)", what, reference)
+        with contextlib.suppress(Exception):
+            await respond(
+                text=f"Something went wrong on my side (reference {reference}). Nothing was "
+                "changed; an admin can look it up in the logs.",
+                response_type="ephemeral",
+            )
+
+    async def _on_open(self, ack: Any) -> None:
+        # A URL button still sends an interaction; Slack shows an error unless it is acked.
+        await ack()
+
+    def _router_for(self, client: AsyncWebClient) -> CommandRouter:
+        """The router with a directory that resolves mentions through this request's client."""
+        return self.router.with_directory(self.people.directory(client))
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def serve_http(self, host: str, port: int, path: str = "/slack/events") -> int:
+        """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
+        self._runner = web.AppRunner(self.app.web_app(path=path, port=port), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        return int(self._runner.addresses[0][1])
+
+    async def connect_socket_mode(self) -> None:
+        if not self.app_token:
+            raise ValueError("Socket Mode needs slack.app_token (xapp-...)")
+        self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+
+    async def close(self, grace_seconds: float = 10.0) -> None:
+        """Stop taking requests, then let acknowledged commands finish (bounded)."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._inflight:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace_seconds)
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,142 @@
+"""Delivering replies in Slack, and what to do when Slack says no.
+
+- CHANNEL: a meeting card is updated in place where it was posted before (`chat.update`), else
+  posted (`chat.postMessage`) and remembered. If the bot is not in the channel, the card goes
+  through the command's `response_url` as an in-channel response instead, which works without
+  membership.
+- EPHEMERAL: `respond()` on the `response_url`: works in DMs and private channels too.
+- DIRECT: `conversations.open` once per user (the D… id is cached in the store), then
+  `chat.postMessage`. If the DM cannot be opened or posted, the invoker's own link comes back
+  ephemerally instead; someone else's invitation becomes a note to the invoker. A DIRECT reply
+  never falls back to the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import blocks_of, text_of
+from adapters.slack.people import slack_error
+from commands.model import ChatUser, Tenant
+from commands.replies import Reply, Visibility
+from commands.store import MeetingStore
+
+log = logging.getLogger("meetbot.slack")
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+class CardBook(Protocol):
+    """Where posted meeting cards are remembered, to update them in place."""
+
+    async def card_refs(self, tenant: Tenant, meeting_id: str) -> tuple[str, ...]: ...
+
+    async def remember_card(self, tenant: Tenant, meeting_id: str, ref: str) -> None: ...
+
+
+class SlackDelivery:
+    def __init__(self, store: MeetingStore, cards: CardBook, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.cards = cards
+        self.clock = clock
+
+    async def deliver(
+        self,
+        replies: list[Reply],
+        *,
+        client: AsyncWebClient,
+        respond: Respond,
+        invoker: ChatUser,
+        channel_id: str,
+    ) -> None:
+        for reply in replies:
+            if reply.visibility is Visibility.CHANNEL:
+                await self._channel(reply, client, respond, invoker, channel_id)
+            elif reply.visibility is Visibility.DIRECT:
+                await self._direct(reply, client, respond, invoker)
+            else:
+                await respond(
+                    text=text_of(reply), blocks=blocks_of(reply), response_type="ephemeral"
+                )
+
+    async def _channel(
+        self,
+        reply: Reply,
+        client: AsyncWebClient,
+        respond: Respond,
+        invoker: ChatUser,
+        channel_id: str,
+    ) -> None:
+        text, blocks = text_of(reply), blocks_of(reply)
+        meeting_id = reply.card.meeting_id if reply.card else None
+        try:
+            if meeting_id is not None:
+                refs = await self.cards.card_refs(invoker.tenant, meeting_id)
+                here = [ref for ref in refs if ref.startswith(channel_id + "/")]
+                if here:
+                    for ref in here:
+                        await client.chat_update(
+                            channel=channel_id, ts=ref.partition("/")[2], text=text, blocks=blocks
+                        )
+                    return
+            posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
+            if meeting_id is not None:
+                ref = f"{channel_id}/{posted['ts']}"
+                await self.cards.remember_card(invoker.tenant, meeting_id, ref)
+        except SlackApiError as error:
+            # Not in the channel (or it is private to us): the response_url still posts there.
+            log.info(
+                "posting to %s failed (%s); using response_url",
+                channel_id,
+                slack_error(error),
+            )
+            await respond(text=text, blocks=blocks, response_type="in_channel")
+
+    async def _direct(
+        self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser
+    ) -> None:
+        recipient = reply.recipient
+        assert recipient is not None  # guaranteed by Reply
+        try:
+            channel = await self._dm_channel(client, recipient)
+            if channel is not None:
+                await client.chat_postMessage(
+                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
+                )
+                return
+            log.info("DM to %s failed: conversations.open gave no channel", recipient.key)
+        except SlackApiError as error:
+            log.info("DM to %s failed: %s", recipient.key, slack_error(error))
+        if recipient.key == invoker.key and reply.fallback_to_invoker:
+            note = Reply(
+                "I could not send you a direct message, so here it is, visible only to you.\n"
+                + reply.text,
+                Visibility.EPHEMERAL,
+                card=reply.card,
+                secret=reply.secret,
+            )
+            await respond(text=text_of(note), blocks=blocks_of(note), response_type="ephemeral")
+        elif recipient.key != invoker.key:
+            note = Reply(
+                f"I could not send {recipient.display_name} a direct message; they can use "
+                "the Join button or /meet join.",
+                Visibility.EPHEMERAL,
+            )
+            await respond(text=text_of(note), response_type="ephemeral")
+
+    async def _dm_channel(self, client: AsyncWebClient, user: ChatUser) -> str | None:
+        cached = await self.store.dm_channel(user.key)
+        if cached is not None:
+            return cached
+        opened = await client.conversations_open(users=user.user_id)
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        if not channel:
+            return None
+        await self.store.remember_dm_channel(user.key, channel, self.clock())
+        return channel

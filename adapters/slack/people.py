@@ -1,0 +1,122 @@
+"""Who a Slack user is, for the role policy: admin/owner, user groups, time zone, name.
+
+`users.info` (Tier 4) and `usergroups.list` (Tier 2) are cached per user and per team for a
+TTL, so a class of 300 pressing Join costs one lookup each, not one per click. When a lookup
+fails (missing scope, rate limit) the user gets plain facts: the policy then falls back to its
+other rules, and the failure is logged once per TTL, not per click.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.model import ChatUser, Platform, PlatformFacts, Tenant
+from commands.parsing import Mention
+
+log = logging.getLogger("meetbot.slack")
+
+DEFAULT_TTL_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class _Profile:
+    name: str | None
+    is_admin: bool
+    is_owner: bool
+    timezone: str | None
+
+
+class SlackPeople:
+    """Cached user facts for every workspace this bot serves."""
+
+    def __init__(
+        self, *, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._profiles: dict[tuple[str, str], tuple[float, _Profile | None]] = {}
+        self._groups: dict[str, tuple[float, dict[str, frozenset[str]]]] = {}
+
+    async def user(
+        self, client: AsyncWebClient, team_id: str, user_id: str, fallback_name: str | None = None
+    ) -> ChatUser:
+        profile = await self._profile(client, team_id, user_id)
+        groups = await self._team_groups(client, team_id)
+        facts = PlatformFacts(
+            is_admin=bool(profile and profile.is_admin),
+            is_owner=bool(profile and profile.is_owner),
+            groups=frozenset(handle for handle, members in groups.items() if user_id in members),
+            timezone=profile.timezone if profile else None,
+        )
+        name = (profile.name if profile else None) or fallback_name or user_id
+        return ChatUser(Tenant(Platform.SLACK, team_id), user_id, name, facts=facts)
+
+    def directory(self, client: AsyncWebClient) -> SlackDirectory:
+        return SlackDirectory(self, client)
+
+    async def _profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> _Profile | None:
+        key = (team_id, user_id)
+        cached = self._profiles.get(key)
+        if cached is not None and self.clock() - cached[0] < self.ttl:
+            return cached[1]
+        profile: _Profile | None = None
+        try:
+            answer = await client.users_info(user=user_id)
+            profile = _read_profile(answer.get("user") or {})
+        except SlackApiError as error:
+            log.warning("users.info for %s failed: %s", user_id, slack_error(error))
+        self._profiles[key] = (self.clock(), profile)
+        return profile
+
+    async def _team_groups(self, client: AsyncWebClient, team_id: str) -> dict[str, frozenset[str]]:
+        cached = self._groups.get(team_id)
+        if cached is not None and self.clock() - cached[0] < self.ttl:
+            return cached[1]
+        groups: dict[str, frozenset[str]] = {}
+        try:
+            answer = await client.usergroups_list(include_users=True)
+            for group in answer.get("usergroups") or []:
+                handle = str(group.get("handle") or "")
+                if handle:
+                    groups[handle] = frozenset(group.get("users") or [])
+        except SlackApiError as error:
+            log.warning("usergroups.list in %s failed: %s", team_id, slack_error(error))
+        self._groups[team_id] = (self.clock(), groups)
+        return groups
+
+
+class SlackDirectory:
+    """Mentions in /meet text (`<@U123|name>`) as ChatUsers of the invoking workspace."""
+
+    def __init__(self, people: SlackPeople, client: AsyncWebClient) -> None:
+        self.people = people
+        self.client = client
+
+    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        return await self.people.user(self.client, tenant.id, mention.user_id, mention.label)
+
+
+def slack_error(error: SlackApiError) -> str:
+    """Slack's error code (`not_in_channel`), or the HTTP status when the body was not JSON."""
+    data = error.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {error.response.status_code}"
+
+
+def _read_profile(user: dict[str, Any]) -> _Profile:
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+    return _Profile(
+        name=str(name) if name else None,
+        is_admin=bool(user.get("is_admin")),
+        is_owner=bool(user.get("is_owner") or user.get("is_primary_owner")),
+        timezone=user.get("tz"),
+    )

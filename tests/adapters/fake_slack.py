@@ -1,0 +1,119 @@
+"""A loopback fake of the Slack Web API (and of response_url), recording every call.
+
+Scriptable: `errors[method] = "not_in_channel"` answers ok=false; `rate_limit[method] = n`
+answers the next n calls with 429 and Retry-After: 0; `users` holds users.info records;
+`groups` the user groups. `calls` lists (method, params) in order; `wait_until` waits for a
+condition on them (each request wakes it), bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    authorization: str | None
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    rate_limit: dict[str, int] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    socket_url: str | None = None
+    _ts: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{hook}", self._respond)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_until(self, condition: Callable[[], bool], seconds: float = 10) -> None:
+        async def wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(condition)
+
+        await asyncio.wait_for(wait(), seconds)
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "GET":
+            pass
+        elif request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update({k: str(v) for k, v in (await request.post()).items()})
+        return params
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        await self._record(Call("response_url", body, None))
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        await self._record(Call(method, params, request.headers.get("Authorization")))
+        if self.rate_limit.get(method, 0) > 0:
+            self.rate_limit[method] -= 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+            )
+        if method in self.errors:
+            return web.json_response({"ok": False, "error": self.errors[method]})
+        answer = self._answer(method, params)
+        return web.json_response({"ok": True, **answer})
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method in ("chat.postMessage", "chat.update"):
+            self._ts += 1
+            return {"channel": params.get("channel"), "ts": f"1700000000.{self._ts:06d}"}
+        user_id = str(params.get("user") or params.get("users"))
+        answers: dict[str, dict[str, Any]] = {
+            "auth.test": {"user_id": "UBOT", "team_id": "T1", "bot_id": "BBOT", "user": "meetbot"},
+            "users.info": {"user": self.users.get(user_id, {"id": user_id, "name": user_id})},
+            "usergroups.list": {"usergroups": self.groups},
+            "conversations.open": {"channel": {"id": "D" + user_id}},
+            "apps.connections.open": {"url": self.socket_url},
+        }
+        return answers.get(method, {})
+
+
+def blocks_text(params: dict[str, Any]) -> str:
+    """Everything a message shows: its text and all its block texts, for assertions."""
+    blocks = params.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return json.dumps({"text": params.get("text"), "blocks": blocks}, ensure_ascii=False)

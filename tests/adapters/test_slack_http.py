@@ -1,0 +1,300 @@
+"""The real Bolt AsyncApp in HTTP mode on loopback, driven by real signed Slack requests.
+
+Assertions are on what a loopback fake Slack Web API received: the channel card, each personal
+link in the right user's DM with the right role, ephemeral answers on the response_url, the
+fallbacks, the 429 retry, and 401 with no Web API call for bad signatures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.app import SlackAdapter
+from bot.simulated import SimulatedProviders
+from commands.policy import RolePolicy, RolePolicyConfig
+from tests.adapters.fake_slack import FakeSlack, blocks_text
+from tests.commands.conftest import Bench, make_bench
+
+SECRET = "slack-signing-secret-for-tests"
+
+
+@dataclass
+class SlackRig:
+    bench: Bench
+    fake: FakeSlack
+    adapter: SlackAdapter
+    url: str
+    http: httpx.AsyncClient
+
+    async def post(
+        self, body: str, *, timestamp: int | None = None, secret: str = SECRET
+    ) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        assert signature is not None
+        headers = {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return await self.http.post(self.url, content=body, headers=headers)
+
+    async def command(
+        self, text: str, user: str = "UALICE", channel: str = "C1", team: str = "T1"
+    ) -> httpx.Response:
+        return await self.post(
+            urlencode(
+                {
+                    "command": "/meet",
+                    "text": text,
+                    "team_id": team,
+                    "user_id": user,
+                    "user_name": user.lower(),
+                    "channel_id": channel,
+                    "trigger_id": "1.2.3",
+                    "response_url": f"{self.fake.url}/respond/{user}",
+                }
+            )
+        )
+
+    async def click(
+        self,
+        action_id: str,
+        meeting_id: str,
+        user: str,
+        channel: str = "C1",
+        ts: str = "1700000000.000001",
+    ) -> httpx.Response:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "channel": {"id": channel},
+            "message": {"ts": ts},
+            "response_url": f"{self.fake.url}/respond/{user}",
+            "trigger_id": "1.2.3",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "value": meeting_id,
+                    "type": "button",
+                    "block_id": f"meet:{meeting_id}",
+                }
+            ],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def dm_to(self, user: str) -> list[str]:
+        return [
+            blocks_text(c.params)
+            for c in self.fake.of("chat.postMessage")
+            if c.params.get("channel") == f"D{user}"
+        ]
+
+
+@pytest.fixture
+async def rig(tmp_path) -> AsyncIterator[SlackRig]:
+    fake = FakeSlack(
+        users={
+            "UALICE": {"id": "UALICE", "profile": {"display_name": "Alice"}, "tz": "Europe/Berlin"},
+            "UBOB": {"id": "UBOB", "profile": {"display_name": "Bob"}},
+            "UADMIN": {"id": "UADMIN", "is_admin": True, "profile": {"display_name": "Ada"}},
+        }
+    )
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        adapter = SlackAdapter(
+            bench.router,
+            store=bench.store,
+            cards=bench.service,
+            bot_token="xoxb-test",
+            signing_secret=SECRET,
+            clock=bench.clock,
+            api_url=fake.url + "/api/",
+        )
+        port = await adapter.serve_http("127.0.0.1", 0)
+        async with httpx.AsyncClient(timeout=10) as http:
+            try:
+                yield SlackRig(bench, fake, adapter, f"http://127.0.0.1:{port}/slack/events", http)
+            finally:
+                await adapter.close()
+                await bench.store.close()
+                for provider in bench.providers.values():
+                    await provider.aclose()
+    await fake.stop()
+
+
+def response_texts(fake: FakeSlack) -> list[str]:
+    return [str(c.params.get("text")) for c in fake.of("response_url")]
+
+
+def link_in(message: str) -> str:
+    found = re.search(r'"url": "([^"]+)"', message)
+    assert found is not None, message
+    return found.group(1)
+
+
+async def test_create_posts_a_card_and_dms_the_creator_a_moderator_link(rig: SlackRig):
+    answer = await rig.command('create "Algebra 101" --record')
+    assert answer.status_code == 200
+    assert answer.text == ""  # acked at once, empty: the work goes on after the ack
+    fake = rig.fake
+    await fake.wait_until(
+        lambda: len(fake.of("chat.postMessage")) >= 2 and len(fake.of("response_url")) >= 1
+    )
+    card = [c for c in fake.of("chat.postMessage") if c.params["channel"] == "C1"]
+    assert len(card) == 1
+    shown = blocks_text(card[0].params)
+    assert "Algebra 101" in shown
+    assert '"action_id": "meet_join"' in shown
+    assert '"action_id": "meet_end"' in shown
+    assert "http" not in shown, "no link in a channel card"
+    assert fake.of("conversations.open")[0].params["users"] == "UALICE"
+    dm = rig.dm_to("UALICE")
+    assert len(dm) == 1
+    assert parse_qs(urlsplit(link_in(dm[0])).query)["role"] == ["MODERATOR"]
+    assert "creator of the meeting" in dm[0]
+    assert "sent you a direct message" in response_texts(fake)[0]
+    assert all(
+        c.authorization == "Bearer xoxb-test" for c in fake.calls if c.method != "response_url"
+    )
+
+
+async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig: SlackRig):
+    fake = rig.fake
+    await rig.command("create Standup")
+    await fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    meeting_id = re.search(
+        r'"value": "(\w+)"',
+        blocks_text(
+            next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "C1").params
+        ),
+    ).group(1)  # type: ignore[union-attr]
+    card_ts = next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "C1")
+
+    assert (await rig.click("meet_join", meeting_id, "UBOB")).status_code == 200
+    await fake.wait_until(lambda: len(rig.dm_to("UBOB")) == 1)
+    bob_link = link_in(rig.dm_to("UBOB")[0])
+    assert parse_qs(urlsplit(bob_link).query)["role"] == ["VIEWER"]
+    assert "attendee" in rig.dm_to("UBOB")[0]
+
+    before = len(fake.of("response_url"))
+    await rig.click("meet_end", meeting_id, "UBOB")
+    await fake.wait_until(lambda: len(fake.of("response_url")) > before)
+    assert "Only moderators can end Standup" in response_texts(fake)[-1]
+    assert fake.of("chat.update") == []
+
+    await rig.command("end Standup")
+    await fake.wait_until(lambda: len(fake.of("chat.update")) == 1)
+    update = fake.of("chat.update")[0].params
+    assert update["channel"] == "C1"
+    assert update["ts"] is not None
+    assert "ended" in blocks_text(update)
+    assert card_ts is not None
+
+
+async def test_closed_dm_falls_back_to_an_ephemeral_link(rig: SlackRig):
+    rig.fake.errors["conversations.open"] = "cannot_dm_bot"
+    await rig.command("create Private --provider vconnct")
+    await rig.fake.wait_until(
+        lambda: any("could not send you a direct message" in t for t in response_texts(rig.fake))
+    )
+    fallback = next(
+        c.params
+        for c in rig.fake.of("response_url")
+        if "could not send you" in str(c.params.get("text"))
+    )
+    assert fallback["response_type"] == "ephemeral"
+    assert "api/join" in blocks_text(fallback)
+    assert rig.dm_to("UALICE") == []
+
+
+async def test_rate_limited_post_is_retried(rig: SlackRig):
+    rig.fake.rate_limit["chat.postMessage"] = 1
+    await rig.command("create Retry")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    posts = rig.fake.of("chat.postMessage")
+    assert posts[0].params["channel"] == posts[1].params["channel"] == "C1"
+
+
+async def test_bot_not_in_channel_posts_through_the_response_url(rig: SlackRig):
+    rig.fake.errors["chat.postMessage"] = "not_in_channel"
+    await rig.command("create Outside", channel="CPRIVATE")
+    await rig.fake.wait_until(
+        lambda: any(
+            c.params.get("response_type") == "in_channel" for c in rig.fake.of("response_url")
+        )
+    )
+    in_channel = next(
+        c.params
+        for c in rig.fake.of("response_url")
+        if c.params.get("response_type") == "in_channel"
+    )
+    assert "Outside" in blocks_text(in_channel)
+    assert "http" not in blocks_text(in_channel)
+
+
+@pytest.mark.parametrize(("secret", "age"), [("wrong-secret", 0), (SECRET, 301)])
+async def test_bad_or_stale_signature_is_401_and_calls_nothing(rig: SlackRig, secret, age):
+    answer = await rig.post(
+        urlencode(
+            {
+                "command": "/meet",
+                "text": "create X",
+                "team_id": "T1",
+                "user_id": "U1",
+                "channel_id": "C1",
+                "response_url": f"{rig.fake.url}/respond/x",
+            }
+        ),
+        timestamp=int(time.time()) - age,
+        secret=secret,
+    )
+    assert answer.status_code == 401
+    await asyncio.sleep(0)
+    assert rig.fake.calls == []
+    assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
+
+
+async def test_hostile_title_pings_nobody(rig: SlackRig):
+    await rig.command('create "<!channel> @here <@UBOB> hi"')
+    await rig.fake.wait_until(
+        lambda: any(c.params["channel"] == "C1" for c in rig.fake.of("chat.postMessage"))
+    )
+    post = next(c for c in rig.fake.of("chat.postMessage") if c.params["channel"] == "C1")
+    shown = blocks_text(post.params)
+    assert "<!channel>" not in shown
+    assert "<@UBOB>" not in shown
+    assert "&lt;!channel&gt;" in shown
+    assert not re.search(r"@here\b", shown)
+
+
+async def test_workspace_admin_moderates_with_the_reason_shown(rig: SlackRig):
+    await rig.command("create Board")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    await rig.command("join Board", user="UADMIN")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UADMIN")) == 1)
+    assert "Slack workspace admin" in rig.dm_to("UADMIN")[0]
+    assert parse_qs(urlsplit(link_in(rig.dm_to("UADMIN")[0])).query)["role"] == ["MODERATOR"]
+
+
+async def test_a_burst_of_200_commands_is_acked_within_three_seconds_each(rig: SlackRig):
+    async def timed(i: int) -> float:
+        started = time.perf_counter()
+        answer = await rig.command("help", user=f"U{i:03d}")
+        assert answer.status_code == 200
+        return time.perf_counter() - started
+
+    durations = await asyncio.gather(*(timed(i) for i in range(200)))
+    assert max(durations) < 3.0
