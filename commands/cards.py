@@ -40,7 +40,7 @@ def when(moment: datetime, zone: tzinfo) -> str:
     return f"{local:%a %d %b %Y %H:%M} ({label})"
 
 
-def meeting_card(meeting: Meeting, zone: tzinfo) -> Card:
+def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> Card:
     """The card posted in the channel, updated as the meeting changes state."""
     fields = [
         CardField("Provider", provider_label(meeting.provider)),
@@ -57,6 +57,8 @@ def meeting_card(meeting: Meeting, zone: tzinfo) -> Card:
     if meeting.state is MeetingState.ENDED and meeting.started_at and meeting.ended_at:
         minutes = max(1, round((meeting.ended_at - meeting.started_at).total_seconds() / 60))
         fields.append(CardField("Lasted", f"{minutes} min"))
+    if joined is not None:
+        fields.append(CardField("Joined", str(joined)))
     fields.append(CardField("Id", meeting.id))
     buttons: tuple[Button, ...] = ()
     if meeting.state is not MeetingState.ENDED:
@@ -67,8 +69,19 @@ def meeting_card(meeting: Meeting, zone: tzinfo) -> Card:
     return Card(meeting.title, tuple(fields), buttons, meeting_id=meeting.id)
 
 
-def channel_card_reply(meeting: Meeting, text: str, zone: tzinfo) -> Reply:
-    return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone))
+def channel_card_reply(
+    meeting: Meeting, text: str, zone: tzinfo, joined: int | None = None
+) -> Reply:
+    return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone, joined))
+
+
+def join_replies(user: ChatUser, grant: JoinGrant) -> list[Reply]:
+    """The link privately; and when this join opened the meeting, the channel card says so."""
+    replies = link_replies(user, grant)
+    if grant.opened:
+        text = f"{grant.meeting.title} is open now. Press Join for your link."
+        replies.append(channel_card_reply(grant.meeting, text, user_zone(user)))
+    return replies
 
 
 def link_replies(user: ChatUser, grant: JoinGrant) -> list[Reply]:

@@ -122,15 +122,17 @@ class Handlers:
 
     async def join(self, ctx: Context) -> list[Reply]:
         grant = await self.service.join(ctx.user, ctx.where, ctx.invocation.text("meeting"))
-        return cards.link_replies(ctx.user, grant)
+        return cards.join_replies(ctx.user, grant)
 
     async def end(self, ctx: Context) -> list[Reply]:
         meeting = await self.service.end(ctx.user, ctx.where, ctx.invocation.text("meeting"))
         zone = cards.user_zone(ctx.user)
-        text = f"{ctx.user.display_name} ended {meeting.title}."
+        joined = await self.service.joined_count(meeting)
+        people = "1 person" if joined == 1 else f"{joined} people"
+        text = f"{ctx.user.display_name} ended {meeting.title}; {people} joined."
         if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
             text += f" Next: {cards.when(meeting.schedule.start, zone)}."
-        return [cards.channel_card_reply(meeting, text, zone)]
+        return [cards.channel_card_reply(meeting, text, zone, joined)]
 
     async def list_meetings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation

@@ -71,7 +71,7 @@ class CommandRouter:
         try:
             if action is ButtonAction.JOIN:
                 grant = await self.service.join(user, where, meeting_id)
-                return cards.link_replies(user, grant)
+                return cards.join_replies(user, grant)
             if action is ButtonAction.END:
                 sub = SUBCOMMANDS["end"]
                 ctx = Context(user, where, Invocation(sub, {"meeting": meeting_id}))

@@ -74,6 +74,7 @@ class JoinGrant:
     meeting: Meeting
     link: JoinLink
     decision: RoleDecision
+    opened: bool = False  # this join opened the session (the channel card should say so)
 
 
 class MeetingService:
@@ -208,7 +209,8 @@ class MeetingService:
             raise CommandError(f"{meeting.title} has ended.")
         decision = self.decide(user, meeting)
         provider = self.provider_for(meeting)
-        if meeting.state is MeetingState.SCHEDULED:
+        opened = meeting.state is MeetingState.SCHEDULED
+        if opened:
             meeting = await self.open_session(meeting, decision)
         link = await provider.join_link(meeting.room, self.participant(user), decision.role)
         if link.role is not decision.role:
@@ -224,7 +226,7 @@ class MeetingService:
                 at=self.clock(),
             )
         )
-        return JoinGrant(meeting, link, decision)
+        return JoinGrant(meeting, link, decision, opened)
 
     async def open_session(self, meeting: Meeting, decision: RoleDecision) -> Meeting:
         """Start the session of a scheduled meeting: moderators any time, others from the
@@ -257,6 +259,10 @@ class MeetingService:
         self.require_moderator(user, meeting, "end")
         return await self.end_meeting(meeting)
 
+    async def joined_count(self, meeting: Meeting) -> int:
+        """How many different people took a link to the meeting."""
+        return len({e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)})
+
     async def end_meeting(self, meeting: Meeting) -> Meeting:
         provider = self.provider_for(meeting)
         if meeting.state is MeetingState.RUNNING:
@@ -264,7 +270,7 @@ class MeetingService:
         now = self.clock()
         sessions = await self.store.sessions(meeting.tenant, meeting.id)
         open_sessions = [s for s in sessions if s.ended_at is None]
-        attendees = len({e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)})
+        attendees = await self.joined_count(meeting)
         for session in open_sessions:
             await self.store.end_session(meeting.id, session.session_id, now, attendees)
         following = next_occurrence(meeting.schedule, after=now)

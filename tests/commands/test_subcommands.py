@@ -169,6 +169,9 @@ async def test_scheduled_meeting_opens_at_its_time_and_repeats(bench: Bench):
     bench.clock.advance(hours=24, minutes=55)  # 08:55 the next day: within the early window
     joined = await bench.say(BOB, "join Standup")
     assert only(joined, Visibility.DIRECT)[0].secret
+    opened = only(joined, Visibility.CHANNEL)
+    assert [r.text for r in opened] == ["Standup is open now. Press Join for your link."]
+    assert not re.search(r"https?://", opened[0].text)
     ended = await bench.say(ALICE, "end Standup")
     assert "Next:" in texts(ended)
     meeting = await bench.store.get_meeting(bench.channel.tenant, mid)
