@@ -1,9 +1,10 @@
 """The `meetbot` command line: one subcommand per operator task.
 
-Subcommands today: `demo` (the terminal chat against in-process simulators, no config needed),
-`console` (the terminal chat against configured providers), `simulate` (the three provider
-simulators on loopback) and `check` (load a config and prove each configured provider answers
-with working credentials). Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
+Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
+simulators, no config needed), `console` (the terminal chat against configured providers),
+`simulate` (the three provider simulators on loopback), `check` (load a config and prove each
+configured provider answers with working credentials) and `slack-manifest`.
+Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import yaml
+
+from adapters.slack.manifest import manifest
 from bot import console as terminal
+from bot import run as running
 from bot.app import build_providers
 from bot.config import ConfigError, load_config
 from bot.simulated import Ports, SimulatedProviders
@@ -55,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
         "console", help="the terminal chat against the configured providers"
     )
     console_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
+    run_parser = commands.add_parser("run", help="run the configured chat adapters until Ctrl-C")
+    run_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
+    manifest = commands.add_parser(
+        "slack-manifest", help="print the Slack app manifest to paste at api.slack.com/apps"
+    )
+    manifest.add_argument("--config", metavar="FILE", help="take the mode from this config")
+    manifest.add_argument(
+        "--url", metavar="URL", help="HTTP mode: the public base URL, e.g. https://bot.example.org"
+    )
 
     check = commands.add_parser(
         "check", help="validate a config file and ask every configured provider if it answers"
@@ -111,6 +127,44 @@ async def check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+async def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"meetbot run: {error}", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await running.run(config, stop)
+    except ValueError as error:
+        print(f"meetbot run: {error}", file=sys.stderr)
+        return 2
+
+
+async def slack_manifest(args: argparse.Namespace) -> int:
+    socket_mode, path, command = True, "/slack/events", "/meet"
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as error:
+            print(f"meetbot slack-manifest: {error}", file=sys.stderr)
+            return 2
+        if config.slack is not None:
+            socket_mode = config.slack.mode == "socket"
+            path, command = config.slack.path, config.slack.command
+    url = args.url.rstrip("/") + path if args.url else None
+    try:
+        document = manifest(socket_mode=socket_mode, request_url=url, command=command)
+    except ValueError as error:
+        print(f"meetbot slack-manifest: {error} (pass --url)", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(document, sort_keys=False), end="")
+    return 0
+
+
 async def console(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
@@ -129,7 +183,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    runners = {"simulate": simulate, "check": check, "console": console, "demo": demo}
+    runners = {
+        "simulate": simulate,
+        "check": check,
+        "console": console,
+        "demo": demo,
+        "run": run,
+        "slack-manifest": slack_manifest,
+    }
     runner = runners[args.command]
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(runner(args))

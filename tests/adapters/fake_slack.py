@@ -32,6 +32,8 @@ class FakeSlack:
     rate_limit: dict[str, int] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     socket_url: str | None = None
+    envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _ts: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -41,11 +43,13 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{hook}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.socket_url = self.url.replace("http://", "ws://") + "/socket"
         return self.url
 
     async def stop(self) -> None:
@@ -76,6 +80,26 @@ class FakeSlack:
         else:
             params.update({k: str(v) for k, v in (await request.post()).items()})
         return params
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, push queued envelopes, record the client's acks."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+
+        async def push() -> None:
+            while True:
+                await socket.send_json(await self.envelopes.get())
+
+        pusher = asyncio.create_task(push())
+        try:
+            async for message in socket:
+                if message.type.name == "TEXT":
+                    self.socket_acks.append(json.loads(message.data))
+                    await self._record(Call("socket_ack", self.socket_acks[-1], None))
+        finally:
+            pusher.cancel()
+        return socket
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()

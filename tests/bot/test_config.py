@@ -14,6 +14,8 @@ EXAMPLE_ENV = {
     "VCONNCT_LICENSE": "license-value-456",
     "LIVEMINUTES_ACCOUNT_SID": "AC123",
     "LIVEMINUTES_AUTH_TOKEN": "token-value-789",
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_APP_TOKEN": "xapp-1",
 }
 
 MINIMAL = """
@@ -117,3 +119,14 @@ def test_bad_tenant_key_and_bad_rule_are_refused():
         parse_config(MINIMAL + "tenants:\n  T0123: {default_provider: vconnct}\n", env={})
     with pytest.raises(ConfigError, match=r"roles\.rules\.0: .*exactly one of"):
         parse_config(MINIMAL + "roles:\n  rules:\n    - {}\n", env={})
+
+
+def test_example_slack_section_and_its_rules():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    assert config.slack is not None
+    assert config.slack.mode == "socket"
+    assert config.slack.bot_token.get_secret_value() == "xoxb-1"
+    with pytest.raises(ConfigError, match="Socket Mode needs app_token"):
+        parse_config(MINIMAL + "slack: {bot_token: x}\n", env={})
+    with pytest.raises(ConfigError, match="HTTP mode needs signing_secret"):
+        parse_config(MINIMAL + "slack: {mode: http, bot_token: x}\n", env={})

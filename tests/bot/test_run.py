@@ -1,0 +1,87 @@
+"""`meetbot run` wiring: a config in, Slack (Socket Mode) answering /meet, a clean stop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot import cli
+from bot.config import parse_config
+from bot.run import run
+from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
+from tests.adapters.fake_slack import FakeSlack
+
+
+async def test_run_serves_slack_until_stopped(tmp_path):
+    fake = FakeSlack()
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        bbb = sims.providers_config().bigbluebutton
+        assert bbb is not None
+        config = parse_config(
+            "providers:\n"
+            f"  bigbluebutton: {{url: '{bbb.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
+            f"storage: {{url: 'sqlite:///{tmp_path / 'run.db'}'}}\n"
+            "slack:\n"
+            "  mode: socket\n"
+            "  bot_token: xoxb-run\n"
+            "  app_token: xapp-run\n"
+            f"  api_url: {fake.url}/api/\n",
+            env={},
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(run(config, stop))
+        await fake.wait_until(lambda: bool(fake.of("apps.connections.open")))
+        await fake.envelopes.put(
+            {
+                "envelope_id": "e1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "command": "/meet",
+                    "text": "create Weekly",
+                    "team_id": "T1",
+                    "user_id": "U1",
+                    "channel_id": "C1",
+                    "response_url": f"{fake.url}/respond/U1",
+                },
+            }
+        )
+        await fake.wait_until(
+            lambda: any(c.params.get("channel") == "DU1" for c in fake.of("chat.postMessage"))
+        )
+        stop.set()
+        assert await asyncio.wait_for(running, 15) == 0
+    await fake.stop()
+    assert (tmp_path / "run.db").exists()
+
+
+async def test_run_without_a_chat_platform_says_what_to_do(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("providers:\n  vconnct: {url: 'http://127.0.0.1:9', license: x}\n")
+    assert await cli.run(argparse.Namespace(config=str(config))) == 2
+    assert "configure `slack`" in capsys.readouterr().err
+
+
+async def test_slack_manifest_modes(tmp_path, capsys):
+    assert await cli.slack_manifest(argparse.Namespace(config=None, url=None)) == 0
+    socket = capsys.readouterr().out
+    assert "socket_mode_enabled: true" in socket
+    assert "url:" not in socket
+    http = tmp_path / "http.yaml"
+    http.write_text(
+        "providers:\n  vconnct: {url: 'http://x', license: y}\n"
+        "slack: {mode: http, bot_token: b, signing_secret: s}\n"
+    )
+    assert await cli.slack_manifest(argparse.Namespace(config=str(http), url=None)) == 2
+    assert "pass --url" in capsys.readouterr().err
+    assert (
+        await cli.slack_manifest(
+            argparse.Namespace(config=str(http), url="https://bot.example.org/")
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "url: https://bot.example.org/slack/events" in out
+    assert "socket_mode_enabled: false" in out
+    assert "chat:write" in out
