@@ -16,5 +16,7 @@ USER meetbot
 WORKDIR /data
 VOLUME ["/data"]
 # Mount your config at /etc/meetbot/config.yaml; secrets can come from the environment (${NAME}).
+# Socket Mode needs no open port; for Slack HTTP mode publish slack.port (3000 by default).
+EXPOSE 3000
 ENTRYPOINT ["meetbot"]
-CMD ["check", "--config", "/etc/meetbot/config.yaml"]
+CMD ["run", "--config", "/etc/meetbot/config.yaml"]
