@@ -297,4 +297,15 @@ async def test_a_burst_of_200_commands_is_acked_within_three_seconds_each(rig: S
         return time.perf_counter() - started
 
     durations = await asyncio.gather(*(timed(i) for i in range(200)))
-    assert max(durations) < 3.0
+    assert max(durations) < 3.0, f"slowest ack {max(durations):.2f}s"
+
+
+async def test_provider_down_answers_privately_and_records_nothing(rig: SlackRig):
+    rig.bench.sims.bigbluebutton.faults.fail_next = 10
+    await rig.command("create Doomed")
+    await rig.fake.wait_until(lambda: bool(rig.fake.of("response_url")))
+    answer = rig.fake.of("response_url")[0].params
+    assert answer["response_type"] == "ephemeral"
+    assert "BigBlueButton is not answering right now" in str(answer["text"])
+    assert not rig.fake.of("chat.postMessage")
+    assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
