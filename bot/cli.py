@@ -3,7 +3,7 @@
 Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
 simulators, no config needed), `console` (the terminal chat against configured providers),
 `simulate` (the three provider simulators on loopback), `check` (load a config and prove each
-configured provider answers with working credentials) and `slack-manifest`.
+configured provider answers with working credentials), `slack-manifest` and `discord-invite`.
 Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import yaml
 
+from adapters.discord import invite_url
 from adapters.slack.manifest import manifest
 from bot import console as terminal
 from bot import run as running
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--url", metavar="URL", help="HTTP mode: the public base URL, e.g. https://bot.example.org"
     )
+
+    invite = commands.add_parser(
+        "discord-invite", help="print the URL that adds the bot to a Discord server"
+    )
+    invite.add_argument("--config", metavar="FILE", help="take discord.application_id from here")
+    invite.add_argument("--application-id", type=int, metavar="ID", help="the application id")
 
     check = commands.add_parser(
         "check", help="validate a config file and ask every configured provider if it answers"
@@ -165,6 +172,25 @@ async def slack_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+async def discord_invite(args: argparse.Namespace) -> int:
+    application_id = args.application_id
+    if application_id is None and args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as error:
+            print(f"meetbot discord-invite: {error}", file=sys.stderr)
+            return 2
+        application_id = config.discord.application_id if config.discord else None
+    if application_id is None:
+        print(
+            "meetbot discord-invite: give --application-id or a config with a discord section",
+            file=sys.stderr,
+        )
+        return 2
+    print(invite_url(application_id))
+    return 0
+
+
 async def console(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
@@ -190,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": demo,
         "run": run,
         "slack-manifest": slack_manifest,
+        "discord-invite": discord_invite,
     }
     runner = runners[args.command]
     with contextlib.suppress(KeyboardInterrupt):

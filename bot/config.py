@@ -128,6 +128,16 @@ class SlackConfig(_Section):
             raise ValueError("path must start with /")
 
 
+class DiscordConfig(_Section):
+    token: SecretStr
+    application_id: int
+    # Servers to sync /meet to instantly; none: globally (Discord may take up to an hour).
+    guilds: list[int] = Field(default_factory=list)
+    api_url: str | None = None
+    # For bots in 1000+ servers: run every shard in this process (AutoShardedClient).
+    sharded: bool = False
+
+
 class StorageConfig(_Section):
     url: str = "sqlite:///meetbot.db"
 
@@ -139,6 +149,7 @@ class Config(_Section):
     providers: ProvidersConfig
     storage: StorageConfig = Field(default_factory=StorageConfig)
     slack: SlackConfig | None = None
+    discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 

@@ -12,9 +12,10 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
+from adapters.discord import DiscordAdapter, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers
-from bot.config import Config, SlackConfig
+from bot.config import Config, DiscordConfig, SlackConfig
 from commands.policy import RolePolicy
 from commands.router import CommandRouter
 from commands.service import MeetingService
@@ -51,9 +52,24 @@ async def start_slack(
     return adapter
 
 
+async def start_discord(
+    config: DiscordConfig, router: CommandRouter, store: MeetingStore
+) -> tuple[DiscordAdapter, asyncio.Task[None]]:
+    if config.api_url:
+        use_api_base(config.api_url)
+    adapter = DiscordAdapter(
+        router, store=store, clock=utc_now, guilds=tuple(config.guilds), sharded=config.sharded
+    )
+    adapter.client._application_id = config.application_id  # type: ignore[attr-defined]
+    task = asyncio.create_task(adapter.client.start(config.token.get_secret_value()))
+    return adapter, task
+
+
 async def run(config: Config, stop: asyncio.Event) -> int:
-    if config.slack is None:
-        raise ValueError("nothing to run: configure `slack` (or try `meetbot console`)")
+    if config.slack is None and config.discord is None:
+        raise ValueError(
+            "nothing to run: configure `slack` or `discord` (or try `meetbot console`)"
+        )
     async with AsyncExitStack() as stack:
         providers = build_providers(config.providers)
         for provider in providers.values():
@@ -68,9 +84,19 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             clock=utc_now,
         )
         router = CommandRouter(service)
-        slack = await start_slack(config.slack, router, service, store)
-        stack.push_async_callback(slack.close)
+        if config.slack is not None:
+            slack = await start_slack(config.slack, router, service, store)
+            stack.push_async_callback(slack.close)
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+        if config.discord is not None:
+            discord_adapter, gateway = await start_discord(config.discord, router, store)
+            stack.push_async_callback(discord_adapter.client.close)
+            waiters.append(gateway)  # type: ignore[arg-type]
         log.info("meetbot is running; providers: %s", ", ".join(providers))
-        await stop.wait()
+        done, _pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            if finished is not waiters[0] and finished.exception() is not None:
+                log.error("discord stopped: %s", finished.exception())
+                return 1
         log.info("stopping")
     return 0

@@ -96,6 +96,19 @@ def parse(text: str, *, now: datetime, tz: tzinfo) -> Invocation:
     return _Parser(sub, now, tz).parse(tokens[1:])
 
 
+def parse_options(
+    name: str, options: Mapping[str, object], *, now: datetime, tz: tzinfo
+) -> Invocation:
+    """An Invocation from typed options (Discord): the same checks and conversions as text.
+
+    `options` maps option names (as in the spec) to str, int or bool; None means not given.
+    """
+    sub = SUBCOMMANDS.get(name)
+    if sub is None:
+        raise UsageError(f"there is no /meet {name[:40]}", overview())
+    return _Parser(sub, now, tz).from_options(options)
+
+
 class _Parser:
     def __init__(self, sub: Subcommand, now: datetime, tz: tzinfo) -> None:
         self.sub = sub
@@ -125,6 +138,31 @@ class _Parser:
             if option.required and option.name not in self.values:
                 what = option.metavar or option.flag if option.positional else option.flag
                 raise self.fail(f"{what} is required")
+        return Invocation(self.sub, self.values, self.settings)
+
+    def from_options(self, options: Mapping[str, object]) -> Invocation:
+        for name, value in options.items():
+            option = self.sub.option(name)
+            if option is None:
+                raise self.fail(f"/meet {self.sub.name} has no option {name}")
+            if value is None:
+                continue
+            if option.kind is Kind.FLAG:
+                self._store(option, bool(value))
+            elif option.kind is Kind.USERS:
+                mentions = tuple(m for m in map(_mention, str(value).split()) if m is not None)
+                if not mentions:
+                    raise self.fail(f"{option.name} takes one or more @mentions")
+                self._store(option, mentions)
+            elif option.kind is Kind.MINUTES and isinstance(value, int):
+                self._store(option, self._convert(option, str(value)))
+            elif option.positional:
+                self.values[option.name] = _text(str(value), option, self)
+            else:
+                self._store(option, self._convert(option, str(value)))
+        for option in self.sub.options:
+            if option.required and option.name not in self.values:
+                raise self.fail(f"{option.name} is required")
         return Invocation(self.sub, self.values, self.settings)
 
     def _option(self, spelled: str, tokens: list[_Token], index: int) -> int:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from commands import cards
 from commands.errors import CommandError, UsageError
 from commands.handlers import Context, Directory, Handlers, PlainDirectory
-from commands.model import ChatUser, Conversation
-from commands.parsing import Invocation, parse
+from commands.model import ChatUser, Conversation, Meeting, MeetingState
+from commands.parsing import Invocation, parse, parse_options
 from commands.replies import ButtonAction, Reply, Visibility
 from commands.service import MeetingService, provider_label
 from commands.spec import SUBCOMMANDS
@@ -62,6 +62,27 @@ class CommandRouter:
             return await handler(Context(user, where, invocation))
         except Exception as error:
             return self.explain(error, request_id, user, where)
+
+    async def dispatch_options(
+        self, user: ChatUser, where: Conversation, name: str, options: Mapping[str, object]
+    ) -> list[Reply]:
+        """Run `/meet <name>` with typed options (Discord), with the same checks as text."""
+        request_id = secrets.token_hex(4)
+        try:
+            invocation = parse_options(name, options, now=self.clock(), tz=cards.user_zone(user))
+            handler = self.handlers.table[invocation.sub.name]
+            return await handler(Context(user, where, invocation))
+        except Exception as error:
+            # Every failure must become a reply.
+            return self.explain(error, request_id, user, where)
+
+    async def suggest(self, where: Conversation, typed: str, limit: int = 25) -> list[Meeting]:
+        """Open meetings of the tenant whose title contains, or id starts with, `typed`."""
+        states = (MeetingState.SCHEDULED, MeetingState.RUNNING)
+        meetings = await self.service.store.find_meetings(where.tenant, states=states)
+        wanted = typed.strip().casefold()
+        found = [m for m in meetings if wanted in m.title.casefold() or m.id.startswith(wanted)]
+        return found[:limit]
 
     async def click(
         self, user: ChatUser, where: Conversation, action: ButtonAction, meeting_id: str

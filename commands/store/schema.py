@@ -104,3 +104,12 @@ class ReminderRow(Base):
     due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     kind: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ValueRow(Base):
+    """Small bits of bot state, e.g. what was last synced to Discord."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

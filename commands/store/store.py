@@ -32,6 +32,7 @@ from commands.store.schema import (
     MeetingRow,
     ReminderRow,
     SessionRow,
+    ValueRow,
 )
 from providers.base import MeetingSettings, Role, Room
 
@@ -243,6 +244,21 @@ class MeetingStore:
                 session.add(DmChannelRow(user_key=user_key, channel_id=channel_id, updated_at=at))
             else:
                 row.channel_id, row.updated_at = channel_id, at
+
+    # -- small values ------------------------------------------------------------------------
+
+    async def get_value(self, key: str) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(ValueRow, key)
+            return row.value if row is not None else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(ValueRow, key)
+            if row is None:
+                session.add(ValueRow(key=key, value=value))
+            else:
+                row.value = value
 
     # -- reminders ----------------------------------------------------------------------------
 

@@ -1,0 +1,363 @@
+"""The Discord app: `/meet` as a native command group, persistent Join/End buttons, DMed links.
+
+Every interaction is deferred at once (ephemeral and "thinking": the answer is private unless
+posted to the channel), then answered with followups. Channel cards are embeds with persistent
+buttons whose custom ids carry the meeting and guild, so they keep working after a restart and
+in DMs. Nothing the bot sends can mention anyone: the client's default `allowed_mentions` is
+none, and user text is escaped besides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from re import Match
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.group import build_group
+from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.parsing import Mention
+from commands.policy import DISCORD_PERMISSIONS
+from commands.render import escape_discord, truncate
+from commands.replies import ButtonAction, Card, Reply, Visibility
+from commands.router import CommandRouter
+from commands.store import MeetingStore
+
+log = logging.getLogger("meetbot.discord")
+
+CLOSED_DM_CODES = {50007, 50278}  # cannot send to this user / no mutual guilds
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class MeetButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"meet:(?P<action>join|end):(?P<meeting>[0-9a-zA-Z]{1,32}):(?P<guild>\d{1,20})",
+):
+    """A Join or End button that outlives restarts: everything it needs is in its custom id."""
+
+    def __init__(self, action: str, meeting_id: str, guild_id: int) -> None:
+        label, style = (
+            ("Join", discord.ButtonStyle.primary)
+            if action == "join"
+            else ("End", discord.ButtonStyle.danger)
+        )
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=f"meet:{action}:{meeting_id}:{guild_id}"
+            )
+        )
+        self.action = action
+        self.meeting_id = meeting_id
+        self.guild_id = guild_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Match[str]
+    ) -> MeetButton:
+        return cls(match["action"], match["meeting"], int(match["guild"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        adapter = getattr(interaction.client, "adapter", None)
+        if isinstance(adapter, DiscordAdapter):
+            await adapter.on_button(interaction, self.action, self.meeting_id, self.guild_id)
+
+
+class _MeetClientMixin:
+    adapter: DiscordAdapter
+    tree: app_commands.CommandTree[Any]
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(MeetButton)  # type: ignore[attr-defined]
+        await self.adapter.sync(self.tree)
+
+
+class MeetClient(_MeetClientMixin, discord.Client):
+    pass
+
+
+class ShardedMeetClient(_MeetClientMixin, discord.AutoShardedClient):
+    pass
+
+
+class DiscordAdapter:
+    """/meet in Discord; `client` is the discord.py client to `start(token)`."""
+
+    def __init__(
+        self,
+        router: CommandRouter,
+        *,
+        store: MeetingStore,
+        clock: Callable[[], datetime],
+        guilds: tuple[int, ...] = (),
+        sharded: bool = False,
+    ) -> None:
+        self.router = router
+        self.store = store
+        self.clock = clock
+        self.guilds = guilds
+        kind = ShardedMeetClient if sharded else MeetClient
+        self.client: discord.Client = kind(
+            intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS
+        )
+        self.client.adapter = self
+        self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
+        self.client.tree = self.tree
+        self.tree.add_command(build_group(self.on_command, self.autocomplete_meeting))
+
+    # -- commands and buttons -----------------------------------------------------------------
+
+    async def on_command(
+        self, interaction: discord.Interaction, name: str, options: dict[str, object]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
+        user, where = self.context(interaction)
+        router = self.router.with_directory(DiscordDirectory(interaction))
+        replies = await router.dispatch_options(user, where, name, options)
+        await self.deliver(interaction, replies, user)
+
+    async def on_button(
+        self, interaction: discord.Interaction, action: str, meeting_id: str, guild_id: int
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.guild_id is None:
+            # A button in a DM (an invitation): check the presser belongs to that server.
+            user = await self.member_of(guild_id, interaction.user)
+            if user is None:
+                await interaction.followup.send(
+                    "You are not a member of the server this meeting belongs to.", ephemeral=True
+                )
+                return
+            where = Conversation(user.tenant, str(interaction.channel_id), is_direct=True)
+        else:
+            user, where = self.context(interaction)
+            if int(user.tenant.id) != guild_id:
+                await interaction.followup.send(
+                    "That button is not for this server.", ephemeral=True
+                )
+                return
+        kind = ButtonAction.JOIN if action == "join" else ButtonAction.END
+        replies = await self.router.click(user, where, kind, meeting_id)
+        await self.deliver(interaction, replies, user)
+
+    async def autocomplete_meeting(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        _user, where = self.context(interaction)
+        meetings = await self.router.suggest(where, current)
+        return [
+            app_commands.Choice(name=truncate(f"{m.title} ({m.state})", 100), value=m.id)
+            for m in meetings
+        ]
+
+    # -- who and where ------------------------------------------------------------------------
+
+    def context(self, interaction: discord.Interaction) -> tuple[ChatUser, Conversation]:
+        tenant = Tenant(Platform.DISCORD, str(interaction.guild_id))
+        member = interaction.user
+        permissions = interaction.permissions
+        roles = frozenset(r.name for r in getattr(member, "roles", []) if not r.is_default())
+        guild = interaction.guild
+        facts = PlatformFacts(
+            is_admin=permissions.administrator,
+            is_owner=guild is not None and guild.owner_id == member.id,
+            roles=roles,
+            permissions=frozenset(p for p in DISCORD_PERMISSIONS if getattr(permissions, p, False)),
+        )
+        user = ChatUser(tenant, str(member.id), member.display_name, facts=facts)
+        return user, Conversation(tenant, str(interaction.channel_id))
+
+    async def member_of(self, guild_id: int, who: discord.abc.User) -> ChatUser | None:
+        try:
+            guild = self.client.get_guild(guild_id) or await self.client.fetch_guild(guild_id)
+            member = await guild.fetch_member(who.id)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+        permissions = member.guild_permissions
+        facts = PlatformFacts(
+            is_admin=permissions.administrator,
+            is_owner=guild.owner_id == member.id,
+            roles=frozenset(r.name for r in member.roles if not r.is_default()),
+            permissions=frozenset(p for p in DISCORD_PERMISSIONS if getattr(permissions, p, False)),
+        )
+        tenant = Tenant(Platform.DISCORD, str(guild_id))
+        return ChatUser(tenant, str(member.id), member.display_name, facts=facts)
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    async def deliver(
+        self, interaction: discord.Interaction, replies: list[Reply], invoker: ChatUser
+    ) -> None:
+        answered = False
+        for reply in replies:
+            if reply.visibility is Visibility.CHANNEL:
+                await self._channel(interaction, reply, invoker)
+            elif reply.visibility is Visibility.DIRECT:
+                answered |= await self._direct(interaction, reply, invoker)
+            else:
+                await interaction.followup.send(ephemeral=True, **self.message(reply, invoker))
+                answered = True
+        if not answered:
+            # Nothing private to say: remove the "thinking…" placeholder.
+            await interaction.delete_original_response()
+
+    def message(self, reply: Reply, invoker: ChatUser) -> dict[str, Any]:
+        """send() arguments for a reply: escaped text, an embed card, and its buttons."""
+        kwargs: dict[str, Any] = {
+            "content": truncate(escape_discord(reply.text), 2000),
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if reply.card is not None:
+            kwargs["embed"] = _embed(reply.card)
+            view = self._view(reply.card, int(invoker.tenant.id))
+            if view is not None:
+                kwargs["view"] = view
+        return kwargs
+
+    def _view(self, card: Card, guild_id: int) -> discord.ui.View | None:
+        if not card.buttons:
+            return None
+        view = discord.ui.View(timeout=None)
+        for button in card.buttons:
+            if button.action is ButtonAction.OPEN and button.url:
+                view.add_item(discord.ui.Button(label=button.label, url=button.url))
+            elif button.meeting_id:
+                action = "join" if button.action is ButtonAction.JOIN else "end"
+                view.add_item(MeetButton(action, button.meeting_id, guild_id))
+        return view
+
+    async def _channel(
+        self, interaction: discord.Interaction, reply: Reply, invoker: ChatUser
+    ) -> None:
+        kwargs = self.message(reply, invoker)
+        channel_id = str(interaction.channel_id)
+        meeting_id = reply.card.meeting_id if reply.card else None
+        service = self.router.service
+        try:
+            if meeting_id is not None:
+                refs = await service.card_refs(invoker.tenant, meeting_id)
+                here = [r for r in refs if r.startswith(channel_id + "/")]
+                if here:
+                    channel = self.client.get_partial_messageable(int(channel_id))
+                    for ref in here:
+                        message = channel.get_partial_message(int(ref.partition("/")[2]))
+                        await message.edit(**{k: v for k, v in kwargs.items()})
+                    return
+            target = self.client.get_partial_messageable(int(channel_id))
+            posted = await target.send(**kwargs)
+            if meeting_id is not None:
+                await service.remember_card(invoker.tenant, meeting_id, f"{channel_id}/{posted.id}")
+        except discord.HTTPException as error:
+            log.info("posting in %s failed (%s); answering privately", channel_id, error.code)
+            await interaction.followup.send(
+                "I cannot post in this channel (check my Send Messages and Embed Links "
+                "permissions); here is what I would have posted.",
+                ephemeral=True,
+                **{k: v for k, v in kwargs.items() if k != "view"},
+            )
+
+    async def _direct(
+        self, interaction: discord.Interaction, reply: Reply, invoker: ChatUser
+    ) -> bool:
+        """Send a DM; returns True when it ended in a private followup to the invoker."""
+        recipient = reply.recipient
+        assert recipient is not None
+        try:
+            channel = await self.client.create_dm(discord.Object(id=int(recipient.user_id)))
+            await channel.send(**self.message(reply, invoker))
+            return False
+        except discord.HTTPException as error:
+            if error.code not in CLOSED_DM_CODES:
+                log.warning("DM to %s failed: %s", recipient.key, error.code)
+            # Closed DMs are final: retrying only counts toward Discord's invalid-request ban.
+        if recipient.key == invoker.key and reply.fallback_to_invoker:
+            note = Reply(
+                "I could not send you a direct message, so here it is, visible only to you.\n"
+                + reply.text,
+                Visibility.EPHEMERAL,
+                card=reply.card,
+                secret=reply.secret,
+            )
+            await interaction.followup.send(ephemeral=True, **self.message(note, invoker))
+            return True
+        if recipient.key != invoker.key:
+            await interaction.followup.send(
+                f"I could not send {escape_discord(recipient.display_name)} a direct message; "
+                "they can use the Join button or /meet join.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return True
+        return False
+
+    # -- command sync -------------------------------------------------------------------------
+
+    def commands_json(self) -> list[dict[str, Any]]:
+        return [command.to_dict(self.tree) for command in self.tree.get_commands()]
+
+    async def sync(self, tree: app_commands.CommandTree[Any]) -> None:
+        """Sync the commands where configured, only when they changed since the last sync
+        (Discord allows 200 command creates a day per guild)."""
+        digest = hashlib.sha256(
+            json.dumps(self.commands_json(), sort_keys=True).encode()
+        ).hexdigest()
+        application = self.client.application_id
+        targets: list[discord.Object | None] = [discord.Object(id=g) for g in self.guilds] or [None]
+        for guild in targets:
+            key = f"discord.commands.{application}.{guild.id if guild else 'global'}"
+            if await self.store.get_value(key) == digest:
+                continue
+            if guild is not None:
+                tree.copy_global_to(guild=guild)
+            await tree.sync(guild=guild)
+            await self.store.set_value(key, digest)
+            log.info("synced /meet to %s", f"guild {guild.id}" if guild else "all guilds")
+
+
+class DiscordDirectory:
+    """Mentions in typed options (`<@123>`) as ChatUsers of the interaction's guild."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+
+    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        guild = self.interaction.guild
+        member = guild.get_member(int(mention.user_id)) if guild is not None else None
+        name = member.display_name if member is not None else (mention.label or "a member")
+        return ChatUser(tenant, mention.user_id, name)
+
+
+def _embed(card: Card) -> discord.Embed:
+    embed = discord.Embed(title=truncate(card.title, 256))
+    for field in card.fields[:25]:
+        embed.add_field(
+            name=truncate(escape_discord(field.name), 256),
+            value=truncate(escape_discord(field.value), 1024) or "-",
+            inline=True,
+        )
+    if card.link:
+        embed.url = card.link
+    return embed
+
+
+def invite_url(application_id: int) -> str:
+    """OAuth2 URL that adds the bot with `bot` + `applications.commands` and the least it needs."""
+    permissions = discord.Permissions(
+        view_channel=True, send_messages=True, embed_links=True, read_message_history=True
+    )
+    return discord.utils.oauth_url(
+        application_id, permissions=permissions, scopes=("bot", "applications.commands")
+    )
+
+
+def use_api_base(url: str) -> None:
+    """Point discord.py's REST calls elsewhere (a proxy, or a test fake). discord.py keeps the
+    base on the `Route` class, so this applies to the whole process."""
+    discord.http.Route.BASE = url.rstrip("/")

@@ -1,0 +1,330 @@
+"""A real discord.py client logged in against a loopback fake Discord REST API; raw interaction
+payloads are fed through the client's state, and we assert on the HTTP the fake received."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import discord
+import pytest
+
+from adapters.discord import DiscordAdapter, invite_url
+from adapters.discord.group import build_group
+from bot.simulated import SimulatedProviders
+from commands.policy import RolePolicy, RolePolicyConfig
+from commands.spec import MEET
+from tests.adapters.fake_discord import APP_ID, FakeDiscord, member
+from tests.commands.conftest import Bench, make_bench
+
+FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
+GUILD, CHANNEL = "420000000000000042", "770000000000000077"
+ALICE, BOB = ("501", "alice"), ("502", "bob")
+EPHEMERAL = 64
+_ids = count(600000000000000001)
+
+
+@dataclass
+class DiscordRig:
+    bench: Bench
+    fake: FakeDiscord
+    adapter: DiscordAdapter
+
+    def command(
+        self, sub: str, options: dict[str, Any], who: tuple[str, str] = ALICE, permissions: int = 0
+    ) -> str:
+        interaction_id = str(next(_ids))
+        payload = self._base(interaction_id, who, permissions) | {
+            "type": 2,
+            "data": {
+                "id": "9000",
+                "name": "meet",
+                "type": 1,
+                "options": [
+                    {
+                        "type": 1,
+                        "name": sub,
+                        "options": [
+                            {"type": _kind(v), "name": k, "value": v} for k, v in options.items()
+                        ],
+                    }
+                ],
+            },
+        }
+        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
+        return interaction_id
+
+    def press(self, custom_id: str, who: tuple[str, str] = BOB, in_dm: bool = False) -> str:
+        interaction_id = str(next(_ids))
+        payload = self._base(interaction_id, who, 0) | {
+            "type": 3,
+            "data": {"component_type": 2, "custom_id": custom_id},
+            "message": {
+                "id": "700",
+                "channel_id": CHANNEL,
+                "content": "",
+                "author": {"id": "1", "username": "meetbot", "discriminator": "0", "avatar": None},
+                "embeds": [],
+                "attachments": [],
+                "mentions": [],
+                "mention_roles": [],
+                "pinned": False,
+                "mention_everyone": False,
+                "tts": False,
+                "type": 0,
+                "timestamp": "2026-11-25T08:00:00+00:00",
+                "edited_timestamp": None,
+                "flags": 0,
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {"type": 2, "style": 1, "label": "Join", "custom_id": custom_id}
+                        ],
+                    }
+                ],
+            },
+        }
+        if in_dm:
+            for key in ("guild_id", "member"):
+                payload.pop(key)
+            payload["user"] = {
+                "id": who[0],
+                "username": who[1],
+                "discriminator": "0",
+                "avatar": None,
+            }
+            payload["channel_id"] = payload["channel"]["id"] = self.fake.dm_channel(who[0])
+            payload["channel"]["type"] = 1
+        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
+        return interaction_id
+
+    @staticmethod
+    def _base(interaction_id: str, who: tuple[str, str], permissions: int) -> dict[str, Any]:
+        return {
+            "id": interaction_id,
+            "application_id": APP_ID,
+            "token": f"tok{interaction_id}",
+            "version": 1,
+            "guild_id": GUILD,
+            "channel_id": CHANNEL,
+            "channel": {
+                "id": CHANNEL,
+                "type": 0,
+                "guild_id": GUILD,
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            },
+            "member": member(who[0], who[1], permissions),
+            "app_permissions": "0",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": 0,
+            "attachment_size_limit": 8388608,
+        }
+
+    def callback(self, interaction_id: str) -> dict[str, Any]:
+        found = self.fake.find("POST", f"/interactions/{interaction_id}/")
+        assert found, "no interaction callback"
+        return found[0].body  # type: ignore[no-any-return]
+
+    def followups(self, interaction_id: str) -> list[dict[str, Any]]:
+        return [r.body for r in self.fake.find("POST", f"/webhooks/{APP_ID}/tok{interaction_id}")]
+
+    def dms(self, user_id: str) -> list[dict[str, Any]]:
+        return self.fake.messages_to(self.fake.dm_channel(user_id))
+
+
+def _kind(value: object) -> int:
+    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+
+
+@pytest.fixture
+async def rig(tmp_path, monkeypatch) -> AsyncIterator[DiscordRig]:
+    fake = FakeDiscord()
+    monkeypatch.setattr(discord.http.Route, "BASE", await fake.start())
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        adapter = DiscordAdapter(
+            bench.router, store=bench.store, clock=bench.clock, guilds=(int(GUILD),)
+        )
+        await adapter.client.login("test-token")
+        try:
+            yield DiscordRig(bench, fake, adapter)
+        finally:
+            await adapter.client.close()
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
+    await fake.stop()
+
+
+def link_of(message: dict[str, Any]) -> str:
+    found = re.search(r"https?://\S+", message.get("content", ""))
+    assert found is not None, message
+    return found.group(0)
+
+
+async def test_create_defers_posts_a_card_and_dms_the_creator(rig: DiscordRig):
+    fake = rig.fake
+    interaction = rig.command("create", {"title": "Algebra 101", "record": True})
+    await fake.wait_until(lambda: bool(rig.dms(ALICE[0])) and bool(rig.followups(interaction)))
+    deferred = rig.callback(interaction)
+    assert deferred["type"] == 5
+    assert deferred["data"]["flags"] & EPHEMERAL
+
+    card = fake.messages_to(CHANNEL)
+    assert len(card) == 1
+    assert card[0]["embeds"][0]["title"] == "Algebra 101"
+    custom_ids = [c["custom_id"] for row in card[0]["components"] for c in row["components"]]
+    assert custom_ids[0].startswith("meet:join:")
+    assert custom_ids[0].endswith(f":{GUILD}")
+    assert "http" not in json.dumps(card[0])
+
+    dm = rig.dms(ALICE[0])[0]
+    assert parse_qs(urlsplit(link_of(dm)).query)["role"] == ["MODERATOR"]
+    assert fake.find("POST", "/users/@me/channels")[0].body == {"recipient_id": int(ALICE[0])}
+    note = rig.followups(interaction)[0]
+    assert note["flags"] & EPHEMERAL
+    assert "direct message" in note["content"]
+    for request in fake.find("POST", "/channels/") + fake.find("POST", "/webhooks/"):
+        assert request.body["allowed_mentions"] == {"parse": []}
+
+
+async def test_join_button_works_for_each_presser_and_end_checks_roles(rig: DiscordRig):
+    fake = rig.fake
+    rig.command("create", {"title": "Standup"})
+    await fake.wait_until(lambda: bool(fake.messages_to(CHANNEL)))
+    custom_ids = [
+        c["custom_id"]
+        for row in fake.messages_to(CHANNEL)[0]["components"]
+        for c in row["components"]
+    ]
+    join_id, end_id = custom_ids
+
+    pressed = rig.press(join_id, BOB)
+    await fake.wait_until(lambda: bool(rig.dms(BOB[0])))
+    assert parse_qs(urlsplit(link_of(rig.dms(BOB[0])[0])).query)["role"] == ["VIEWER"]
+    assert rig.callback(pressed)["type"] == 5
+
+    refused = rig.press(end_id, BOB)
+    await fake.wait_until(lambda: bool(rig.followups(refused)))
+    assert "Only moderators can end Standup" in rig.followups(refused)[0]["content"]
+
+    ended = rig.command("end", {"meeting": "Standup"})
+    await fake.wait_until(lambda: bool(fake.find("PATCH", f"/channels/{CHANNEL}/messages/")))
+    edit = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")[0].body
+    assert "ended" in edit["content"]
+    await fake.wait_until(lambda: bool(fake.find("DELETE", f"/webhooks/{APP_ID}/tok{ended}")))
+
+
+async def test_closed_dm_falls_back_to_an_ephemeral_followup_once(rig: DiscordRig):
+    fake = rig.fake
+    fake.closed_dms.add(ALICE[0])
+    interaction = rig.command("create", {"title": "Private", "provider": "vconnct"})
+    await fake.wait_until(
+        lambda: any(
+            "could not send you" in f.get("content", "") for f in rig.followups(interaction)
+        )
+    )
+    fallback = next(f for f in rig.followups(interaction) if "could not send" in f["content"])
+    assert fallback["flags"] & EPHEMERAL
+    assert "api/join" in fallback["content"]
+    assert len(fake.messages_to(fake.dm_channel(ALICE[0]))) == 1, "a closed DM is not retried"
+
+
+async def test_dm_invitation_button_checks_server_membership(rig: DiscordRig):
+    fake = rig.fake
+    rig.command("create", {"title": "Club"})
+    await fake.wait_until(lambda: bool(fake.messages_to(CHANNEL)))
+    join_id = fake.messages_to(CHANNEL)[0]["components"][0]["components"][0]["custom_id"]
+    stranger = rig.press(join_id, ("503", "eve"), in_dm=True)
+    await fake.wait_until(lambda: bool(rig.followups(stranger)))
+    assert "not a member" in rig.followups(stranger)[0]["content"]
+    fake.members[(GUILD, BOB[0])] = member(BOB[0], "bob")
+    invited = rig.press(join_id, BOB, in_dm=True)
+    await fake.wait_until(lambda: bool(rig.dms(BOB[0])))
+    assert "attendee" in rig.dms(BOB[0])[0]["content"]
+    assert invited
+
+
+async def test_manage_events_permission_moderates(rig: DiscordRig):
+    config = RolePolicyConfig.model_validate(
+        {"rules": [{"discord_permissions": ["manage_events"]}]}
+    )
+    rig.bench.service.policy = RolePolicy(config)
+    rig.command("create", {"title": "Event"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(ALICE[0])))
+    rig.command(
+        "join",
+        {"meeting": "Event"},
+        who=BOB,
+        permissions=discord.Permissions(manage_events=True).value,
+    )
+    await rig.fake.wait_until(lambda: bool(rig.dms(BOB[0])))
+    assert r"Discord permission manage\_events" in rig.dms(BOB[0])[0]["content"]
+
+
+async def test_hostile_title_cannot_mention(rig: DiscordRig):
+    rig.command("create", {"title": "@everyone <@&123> **now**"})
+    await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
+    post = rig.fake.messages_to(CHANNEL)[0]
+    assert post["allowed_mentions"] == {"parse": []}
+    assert "@everyone" not in post["content"]
+    assert "<@&123>" not in post["content"]
+
+
+async def test_commands_are_synced_once_and_not_again_when_unchanged(rig: DiscordRig):
+    puts = rig.fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
+    assert len(puts) == 1
+    await rig.adapter.sync(rig.adapter.tree)
+    assert len(rig.fake.find("PUT", f"/applications/{APP_ID}/guilds/")) == 1
+
+
+def test_command_tree_matches_the_checked_in_fixture_and_the_spec(tmp_path):
+    async def run(
+        _interaction: discord.Interaction, _name: str, _values: dict[str, object]
+    ) -> None:
+        return None
+
+    async def suggest(
+        _interaction: discord.Interaction, _typed: str
+    ) -> list[discord.app_commands.Choice[str]]:
+        return []
+
+    group = build_group(run, suggest)
+    client = discord.Client(intents=discord.Intents.none())
+    tree: discord.app_commands.CommandTree[Any] = discord.app_commands.CommandTree(client)
+    tree.add_command(group)
+    shown = group.to_dict(tree)
+    assert shown == json.loads(FIXTURE.read_text()), (
+        "the /meet command tree changed: review it and update the fixture"
+    )
+    subs = {o["name"]: o for o in shown["options"]}
+    assert list(subs) == [s.name for s in MEET]
+    for sub in MEET:
+        assert {o["name"] for o in subs[sub.name].get("options", [])} == {
+            o.name for o in sub.options
+        }
+
+
+def test_invite_url_asks_for_the_bot_and_commands_scopes():
+    url = invite_url(int(APP_ID))
+    query = parse_qs(urlsplit(url).query)
+    assert query["client_id"] == [APP_ID]
+    assert query["scope"] == ["bot applications.commands"]
+    permissions = discord.Permissions(int(query["permissions"][0]))
+    assert permissions.send_messages
+    assert permissions.embed_links
+    assert not permissions.administrator
