@@ -328,3 +328,31 @@ def test_invite_url_asks_for_the_bot_and_commands_scopes():
     assert permissions.send_messages
     assert permissions.embed_links
     assert not permissions.administrator
+
+
+async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
+    rig.command("create", {"title": "Algebra 101"})
+    await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
+    interaction_id = str(next(_ids))
+    payload = rig._base(interaction_id, BOB, 0) | {
+        "type": 4,
+        "data": {
+            "id": "9000",
+            "name": "meet",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": "join",
+                    "options": [{"type": 3, "name": "meeting", "value": "alg", "focused": True}],
+                }
+            ],
+        },
+    }
+    rig.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
+    await rig.fake.wait_until(
+        lambda: bool(rig.fake.find("POST", f"/interactions/{interaction_id}/"))
+    )
+    answer = rig.callback(interaction_id)
+    assert answer["type"] == 8
+    assert [c["name"] for c in answer["data"]["choices"]] == ["Algebra 101 (running)"]

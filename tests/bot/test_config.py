@@ -16,6 +16,7 @@ EXAMPLE_ENV = {
     "LIVEMINUTES_AUTH_TOKEN": "token-value-789",
     "SLACK_BOT_TOKEN": "xoxb-1",
     "SLACK_APP_TOKEN": "xapp-1",
+    "DISCORD_TOKEN": "discord-token-1",
 }
 
 MINIMAL = """
@@ -130,3 +131,10 @@ def test_example_slack_section_and_its_rules():
         parse_config(MINIMAL + "slack: {bot_token: x}\n", env={})
     with pytest.raises(ConfigError, match="HTTP mode needs signing_secret"):
         parse_config(MINIMAL + "slack: {mode: http, bot_token: x}\n", env={})
+
+
+def test_example_discord_section():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    assert config.discord is not None
+    assert config.discord.guilds == [812345678901234567]
+    assert "discord-token-1" not in repr(config)

@@ -85,3 +85,12 @@ async def test_slack_manifest_modes(tmp_path, capsys):
     assert "url: https://bot.example.org/slack/events" in out
     assert "socket_mode_enabled: false" in out
     assert "chat:write" in out
+
+
+async def test_discord_invite(tmp_path, capsys):
+    assert await cli.discord_invite(argparse.Namespace(config=None, application_id=None)) == 2
+    assert "give --application-id" in capsys.readouterr().err
+    assert await cli.discord_invite(argparse.Namespace(config=None, application_id=42)) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("https://discord.com/oauth2/authorize?client_id=42")
+    assert "applications.commands" in url
