@@ -24,7 +24,7 @@ from adapters.slack.manifest import manifest
 from bot import console as terminal
 from bot import run as running
 from bot.app import build_providers
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.simulated import Ports, SimulatedProviders
 from providers.base import ProviderError
 
@@ -107,10 +107,8 @@ async def simulate(args: argparse.Namespace) -> int:
 
 
 async def check(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"meetbot check: {error}", file=sys.stderr)
+    config = _config(args.config, "check")
+    if config is None:
         return 2
     providers = build_providers(config.providers)
     failures = 0
@@ -135,10 +133,8 @@ async def check(args: argparse.Namespace) -> int:
 
 
 async def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"meetbot run: {error}", file=sys.stderr)
+    config = _config(args.config, "run")
+    if config is None:
         return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -154,10 +150,8 @@ async def run(args: argparse.Namespace) -> int:
 async def slack_manifest(args: argparse.Namespace) -> int:
     socket_mode, path, command = True, "/slack/events", "/meet"
     if args.config:
-        try:
-            config = load_config(args.config)
-        except ConfigError as error:
-            print(f"meetbot slack-manifest: {error}", file=sys.stderr)
+        config = _config(args.config, "slack-manifest")
+        if config is None:
             return 2
         if config.slack is not None:
             socket_mode = config.slack.mode == "socket"
@@ -175,10 +169,8 @@ async def slack_manifest(args: argparse.Namespace) -> int:
 async def discord_invite(args: argparse.Namespace) -> int:
     application_id = args.application_id
     if application_id is None and args.config:
-        try:
-            config = load_config(args.config)
-        except ConfigError as error:
-            print(f"meetbot discord-invite: {error}", file=sys.stderr)
+        config = _config(args.config, "discord-invite")
+        if config is None:
             return 2
         application_id = config.discord.application_id if config.discord else None
     if application_id is None:
@@ -192,16 +184,23 @@ async def discord_invite(args: argparse.Namespace) -> int:
 
 
 async def console(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"meetbot console: {error}", file=sys.stderr)
+    config = _config(args.config, "console")
+    if config is None:
         return 2
     return await terminal.console(config)
 
 
 async def demo(_args: argparse.Namespace) -> int:
     return await terminal.demo()
+
+
+def _config(path: str, command: str) -> Config | None:
+    """The config at `path`, or None after saying on stderr what is wrong with it."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(f"meetbot {command}: {error}", file=sys.stderr)
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
