@@ -16,7 +16,10 @@ from adapters.discord import DiscordAdapter, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers
 from bot.config import Config, DiscordConfig, SlackConfig
+from bot.scheduler import Announcer, ReminderLoop
+from commands.model import Platform
 from commands.policy import RolePolicy
+from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
 from commands.service import MeetingService
 from commands.store import MeetingStore
@@ -26,6 +29,11 @@ log = logging.getLogger("meetbot")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _finish(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    stop.set()
+    await task
 
 
 async def start_slack(
@@ -84,14 +92,20 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             clock=utc_now,
         )
         router = CommandRouter(service)
+        announcers: dict[Platform, Announcer] = {}
         if config.slack is not None:
             slack = await start_slack(config.slack, router, service, store)
             stack.push_async_callback(slack.close)
+            announcers[Platform.SLACK] = slack
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
         if config.discord is not None:
             discord_adapter, gateway = await start_discord(config.discord, router, store)
             stack.push_async_callback(discord_adapter.client.close)
+            announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
+        reminders = ReminderLoop(ReminderDesk(store), announcers, utc_now)
+        loop_task = asyncio.create_task(reminders.run(stop))
+        stack.push_async_callback(_finish, loop_task, stop)
         log.info("meetbot is running; providers: %s", ", ".join(providers))
         done, _pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for finished in done:

@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.group import build_group
-from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.policy import DISCORD_PERMISSIONS
 from commands.render import escape_discord, truncate
@@ -202,13 +202,15 @@ class DiscordAdapter:
             elif reply.visibility is Visibility.DIRECT:
                 answered |= await self._direct(interaction, reply, invoker)
             else:
-                await interaction.followup.send(ephemeral=True, **self.message(reply, invoker))
+                await interaction.followup.send(
+                    ephemeral=True, **self.message(reply, invoker.tenant)
+                )
                 answered = True
         if not answered:
             # Nothing private to say: remove the "thinking…" placeholder.
             await interaction.delete_original_response()
 
-    def message(self, reply: Reply, invoker: ChatUser) -> dict[str, Any]:
+    def message(self, reply: Reply, tenant: Tenant) -> dict[str, Any]:
         """send() arguments for a reply: escaped text, an embed card, and its buttons."""
         kwargs: dict[str, Any] = {
             "content": truncate(escape_discord(reply.text), 2000),
@@ -216,7 +218,7 @@ class DiscordAdapter:
         }
         if reply.card is not None:
             kwargs["embed"] = _embed(reply.card)
-            view = self._view(reply.card, int(invoker.tenant.id))
+            view = self._view(reply.card, int(tenant.id))
             if view is not None:
                 kwargs["view"] = view
         return kwargs
@@ -236,7 +238,7 @@ class DiscordAdapter:
     async def _channel(
         self, interaction: discord.Interaction, reply: Reply, invoker: ChatUser
     ) -> None:
-        kwargs = self.message(reply, invoker)
+        kwargs = self.message(reply, invoker.tenant)
         channel_id = str(interaction.channel_id)
         meeting_id = reply.card.meeting_id if reply.card else None
         service = self.router.service
@@ -271,7 +273,7 @@ class DiscordAdapter:
         assert recipient is not None
         try:
             channel = await self.client.create_dm(discord.Object(id=int(recipient.user_id)))
-            await channel.send(**self.message(reply, invoker))
+            await channel.send(**self.message(reply, invoker.tenant))
             return False
         except discord.HTTPException as error:
             if error.code not in CLOSED_DM_CODES:
@@ -285,7 +287,7 @@ class DiscordAdapter:
                 card=reply.card,
                 secret=reply.secret,
             )
-            await interaction.followup.send(ephemeral=True, **self.message(note, invoker))
+            await interaction.followup.send(ephemeral=True, **self.message(note, invoker.tenant))
             return True
         if recipient.key != invoker.key:
             await interaction.followup.send(
@@ -296,6 +298,14 @@ class DiscordAdapter:
             )
             return True
         return False
+
+    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+        """Post a reminder (or any channel reply) for `meeting` without an interaction."""
+        channel = self.client.get_partial_messageable(int(meeting.channel_id))
+        posted = await channel.send(**self.message(reply, meeting.tenant))
+        await self.router.service.remember_card(
+            meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted.id}"
+        )
 
     # -- command sync -------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
 from adapters.slack.people import SlackPeople
-from commands.model import Conversation, Platform, Tenant
-from commands.replies import ButtonAction
+from commands.model import Conversation, Meeting, Platform, Tenant
+from commands.replies import ButtonAction, Reply
 from commands.router import CommandRouter
 from commands.store import MeetingStore
 
@@ -160,6 +160,10 @@ class SlackAdapter:
     async def _on_open(self, ack: Any) -> None:
         # A URL button still sends an interaction; Slack shows an error unless it is acked.
         await ack()
+
+    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+        """Post a reminder (or any channel reply) for `meeting` without a command behind it."""
+        await self.delivery.announce(self.app.client, meeting, reply)
 
     def _router_for(self, client: AsyncWebClient) -> CommandRouter:
         """The router with a directory that resolves mentions through this request's client."""

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_of, text_of
 from adapters.slack.people import slack_error
-from commands.model import ChatUser, Tenant
+from commands.model import ChatUser, Meeting, Tenant
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
 
@@ -97,6 +97,16 @@ class SlackDelivery:
                 slack_error(error),
             )
             await respond(text=text, blocks=blocks, response_type="in_channel")
+
+    async def announce(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
+        """Post a reminder to the meeting's channel (a new message, so people are notified);
+        its card is remembered like any other, to follow the meeting's state."""
+        posted = await client.chat_postMessage(
+            channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
+        )
+        await self.cards.remember_card(
+            meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted['ts']}"
+        )
 
     async def _direct(
         self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser

@@ -289,6 +289,12 @@ class MeetingStore:
             if row is not None:
                 row.sent_at = at
 
+    async def get_meeting_for_reminder(self, reminder: Reminder) -> Meeting | None:
+        """The meeting a stored reminder belongs to (its tenant is the meeting's own)."""
+        async with self._sessions() as session:
+            row = await session.get(MeetingRow, reminder.meeting_id)
+            return _meeting(row) if row is not None else None
+
     async def delete_reminders(self, meeting_id: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))

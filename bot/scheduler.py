@@ -1,0 +1,67 @@
+"""The reminder loop: every tick, post the due reminders through their platform's adapter.
+
+`tick()` does one round and is what tests call (no sleeping); `run()` repeats it until asked
+to stop. A reminder is marked sent only once its post went out, so a failed post (Slack down,
+bot removed from the channel) is tried again next tick, and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from commands.model import Meeting, Platform
+from commands.reminders import ReminderDesk
+from commands.replies import Reply
+
+log = logging.getLogger("meetbot.reminders")
+
+
+class Announcer(Protocol):
+    async def announce(self, meeting: Meeting, reply: Reply) -> None: ...
+
+
+class ReminderLoop:
+    def __init__(
+        self,
+        desk: ReminderDesk,
+        announcers: Mapping[Platform, Announcer],
+        clock: Callable[[], datetime],
+        interval: float = 30.0,
+    ) -> None:
+        self.desk = desk
+        self.announcers = announcers
+        self.clock = clock
+        self.interval = interval
+
+    async def tick(self) -> int:
+        """Post what is due now; returns how many reminders went out."""
+        posted = 0
+        for announcement in await self.desk.due(self.clock()):
+            platform = announcement.meeting.tenant.platform
+            announcer = self.announcers.get(platform)
+            if announcer is None:
+                continue  # that platform is not running now; the reminder waits for it
+            try:
+                await announcer.announce(announcement.meeting, announcement.reply)
+            except Exception:
+                log.exception(
+                    "reminder for meeting %s failed; retrying next tick", announcement.meeting.id
+                )
+                continue
+            await self.desk.delivered(announcement, self.clock())
+            posted += 1
+        return posted
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("reminder round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval)

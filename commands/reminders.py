@@ -1,0 +1,54 @@
+"""Reminders of scheduled meetings: which are due, and the channel post each one makes.
+
+Reminders live in the store (so they survive a restart). A reminder is marked sent only after
+its post was delivered; one that failed is tried again on the next tick. A reminder whose
+meeting has ended, started already or been deleted is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from commands import cards
+from commands.model import Meeting, MeetingState
+from commands.replies import Reply, Visibility
+from commands.store import MeetingStore, Reminder
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A reminder ready to post: the meeting, its channel card, and the reminder to mark."""
+
+    reminder: Reminder
+    meeting: Meeting
+    reply: Reply
+
+
+class ReminderDesk:
+    def __init__(self, store: MeetingStore) -> None:
+        self.store = store
+
+    async def due(self, now: datetime) -> list[Announcement]:
+        found = []
+        for reminder in await self.store.due_reminders(now):
+            meeting = await self.store.get_meeting_for_reminder(reminder)
+            if meeting is None or meeting.state is not MeetingState.SCHEDULED:
+                await self.store.mark_reminder_sent(reminder.id, now)  # nothing left to remind
+                continue
+            found.append(Announcement(reminder, meeting, self.reply(meeting, now)))
+        return found
+
+    @staticmethod
+    def reply(meeting: Meeting, now: datetime) -> Reply:
+        start = meeting.schedule.start
+        if start is not None and start > now:
+            minutes = max(1, round((start - now).total_seconds() / 60))
+            when = f"starts in {minutes} min ({start:%H:%M} UTC)"
+        else:
+            when = "starts now"
+        text = f"Reminder: {meeting.title} {when}. Press Join for your personal link."
+        return Reply(text, Visibility.CHANNEL, card=cards.meeting_card(meeting, cards.UTC_ZONE))
+
+    async def delivered(self, announcement: Announcement, at: datetime) -> None:
+        await self.store.mark_reminder_sent(announcement.reminder.id, at)

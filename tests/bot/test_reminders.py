@@ -1,0 +1,111 @@
+"""Reminders: due ones are posted to the meeting's channel once, survive a restart, and a failed
+post is retried on the next tick. The announcer is the real Slack adapter on a fake Web API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.slack.app import SlackAdapter
+from bot.scheduler import ReminderLoop
+from bot.simulated import SimulatedProviders
+from commands.model import Platform
+from commands.policy import RolePolicy, RolePolicyConfig
+from commands.reminders import ReminderDesk
+from commands.store import MeetingStore
+from tests.adapters.fake_slack import FakeSlack, blocks_text
+from tests.commands.conftest import Bench, make_bench, person
+
+ALICE = person("alice")
+
+
+@pytest.fixture
+async def setup(tmp_path) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]]:
+    fake = FakeSlack()
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        adapter = SlackAdapter(
+            bench.router,
+            store=bench.store,
+            cards=bench.service,
+            bot_token="xoxb-test",
+            signing_secret="s",
+            clock=bench.clock,
+            api_url=fake.url + "/api/",
+        )
+        try:
+            yield bench, fake, adapter
+        finally:
+            await adapter.close()
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
+    await fake.stop()
+
+
+def loop_for(
+    bench: Bench, adapter: SlackAdapter, store: MeetingStore | None = None
+) -> ReminderLoop:
+    return ReminderLoop(ReminderDesk(store or bench.store), {Platform.SLACK: adapter}, bench.clock)
+
+
+def reminders_in(fake: FakeSlack) -> list[str]:
+    return [
+        blocks_text(c.params)
+        for c in fake.of("chat.postMessage")
+        if "Reminder:" in str(c.params.get("text"))
+    ]
+
+
+async def test_a_due_reminder_is_posted_once_in_the_meetings_channel(setup):
+    bench, fake, adapter = setup
+    await bench.say(ALICE, 'create Standup --start "tomorrow 9:00" --remind 10')
+    loop = loop_for(bench, adapter)
+    assert await loop.tick() == 0, "not due yet"
+    bench.clock.advance(hours=24, minutes=51)  # 08:51 the next day
+    assert await loop.tick() == 1
+    posted = fake.of("chat.postMessage")[-1].params
+    assert posted["channel"] == "C1"
+    assert "Reminder: Standup starts in 9 min" in str(posted["text"])
+    assert '"action_id": "meet_join"' in blocks_text(posted)
+    assert await loop.tick() == 0, "sent once"
+
+
+async def test_a_failed_post_is_retried_and_a_restart_loses_nothing(setup):
+    bench, fake, adapter = setup
+    await bench.say(ALICE, 'create Review --start "tomorrow 15:00" --remind 30')
+    bench.clock.advance(hours=31)
+    fake.errors["chat.postMessage"] = "channel_not_found"
+    assert await loop_for(bench, adapter).tick() == 0
+    del fake.errors["chat.postMessage"]
+    await bench.store.close()
+    reopened = await MeetingStore.open(f"sqlite:///{bench.db}")
+    try:
+        assert await loop_for(bench, adapter, reopened).tick() == 1
+    finally:
+        await reopened.close()
+    assert len(reminders_in(fake)) == 2, "one refused by Slack, then one posted"
+
+
+async def test_reminders_of_deleted_or_started_meetings_are_dropped(setup):
+    bench, fake, adapter = setup
+    await bench.say(ALICE, 'create Gone --start "tomorrow 10:00" --remind 5')
+    await bench.say(ALICE, 'create Early --start "tomorrow 11:00" --remind 5')
+    await bench.say(ALICE, "delete Gone")
+    bench.clock.advance(hours=24, minutes=50)  # 08:50: Early can be opened by its moderator
+    await bench.say(ALICE, "join Early")
+    bench.clock.advance(hours=3)
+    assert await loop_for(bench, adapter).tick() == 0
+    assert reminders_in(fake) == []
+    assert await bench.store.due_reminders(bench.clock.now) == []
+
+
+async def test_the_loop_stops_when_asked(setup):
+    import asyncio
+
+    bench, _fake, adapter = setup
+    stop = asyncio.Event()
+    stop.set()
+    await asyncio.wait_for(loop_for(bench, adapter).run(stop), 5)
