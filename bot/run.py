@@ -100,7 +100,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
         if config.discord is not None:
             discord_adapter, gateway = await start_discord(config.discord, router, store)
-            stack.push_async_callback(discord_adapter.client.close)
+            stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
         reminders = ReminderLoop(ReminderDesk(store), announcers, utc_now)

@@ -20,6 +20,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from adapters._inflight import InFlight
 from adapters.discord.group import build_group
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
@@ -109,6 +110,12 @@ class DiscordAdapter:
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
         self.client.tree = self.tree
         self.tree.add_command(build_group(self.on_command, self.autocomplete_meeting))
+        self.inflight = InFlight()
+
+    async def close(self, grace_seconds: float = 10.0) -> None:
+        """Disconnect, then let acknowledged interactions finish (bounded)."""
+        await self.client.close()
+        await self.inflight.drain(grace_seconds)
 
     # -- commands and buttons -----------------------------------------------------------------
 
@@ -116,15 +123,22 @@ class DiscordAdapter:
         self, interaction: discord.Interaction, name: str, options: dict[str, object]
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
-        user, where = self.context(interaction)
-        router = self.router.with_directory(DiscordDirectory(interaction))
-        replies = await router.dispatch_options(user, where, name, options)
-        await self.deliver(interaction, replies, user)
+        async with self.inflight.track():
+            user, where = self.context(interaction)
+            router = self.router.with_directory(DiscordDirectory(interaction))
+            replies = await router.dispatch_options(user, where, name, options)
+            await self.deliver(interaction, replies, user)
 
     async def on_button(
         self, interaction: discord.Interaction, action: str, meeting_id: str, guild_id: int
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.inflight.track():
+            await self._button(interaction, action, meeting_id, guild_id)
+
+    async def _button(
+        self, interaction: discord.Interaction, action: str, meeting_id: str, guild_id: int
+    ) -> None:
         if interaction.guild_id is None:
             # A button in a DM (an invitation): check the presser belongs to that server.
             user = await self.member_of(guild_id, interaction.user)

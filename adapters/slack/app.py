@@ -8,11 +8,10 @@ answers are retried after Retry-After by slack_sdk's rate-limit retry handler.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
 from adapters.slack.people import SlackPeople
@@ -76,8 +76,7 @@ class SlackAdapter:
         self.app.action("meet_open")(self._on_open)
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        self._inflight = 0
-        self._idle = asyncio.Event()
+        self._inflight = InFlight()
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -85,7 +84,7 @@ class SlackAdapter:
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
-        async with self._tracked():
+        async with self._inflight.track():
             try:
                 await self._run_command(body, client, respond)
             except Exception:
@@ -109,7 +108,7 @@ class SlackAdapter:
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
         await ack()
-        async with self._tracked():
+        async with self._inflight.track():
             try:
                 await self._run_button(body, client, respond)
             except Exception:
@@ -134,17 +133,6 @@ class SlackAdapter:
         await self.delivery.deliver(
             replies, client=client, respond=respond, invoker=user, channel_id=channel_id
         )
-
-    @contextlib.asynccontextmanager
-    async def _tracked(self) -> AsyncIterator[None]:
-        """Count work still running after its ack, so `close` can let it finish."""
-        self._inflight += 1
-        try:
-            yield
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle.set()
 
     @staticmethod
     async def _apologize(respond: Respond, what: str) -> None:
@@ -193,10 +181,7 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._inflight:
-            self._idle.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        await self._inflight.drain(grace_seconds)
 
 
 def _with_slash(url: str) -> str:

@@ -163,7 +163,7 @@ async def rig(tmp_path, monkeypatch) -> AsyncIterator[DiscordRig]:
         try:
             yield DiscordRig(bench, fake, adapter)
         finally:
-            await adapter.client.close()
+            await adapter.close()
             await bench.store.close()
             for provider in bench.providers.values():
                 await provider.aclose()
