@@ -16,6 +16,7 @@ from providers.base import (
     Capability,
     MeetingSettings,
     Recording,
+    Role,
     RoomState,
     RoomStatus,
     RoomSummary,
@@ -150,7 +151,7 @@ class MeetingQueries:
     ) -> ServerListing:
         """What the provider's server runs; only this tenant's meetings are named."""
         decision = self.service.decide(user, None)
-        if decision.role.value != "moderator":
+        if decision.role is not Role.MODERATOR:
             raise CommandError(
                 f"Only workspace moderators can look at the {provider_label(provider_name)} "
                 f"server; you are an attendee ({decision.reason})."

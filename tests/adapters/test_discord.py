@@ -356,3 +356,27 @@ async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     answer = rig.callback(interaction_id)
     assert answer["type"] == 8
     assert [c["name"] for c in answer["data"]["choices"]] == ["Algebra 101 (running)"]
+
+
+@pytest.mark.parametrize("sub", [s.name for s in MEET])
+async def test_every_subcommand_is_deferred_and_answered(rig: DiscordRig, sub: str):
+    rig.command("create", {"title": "Weekly", "provider": "vconnct"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(ALICE[0])))
+    options: dict[str, Any] = (
+        {"meeting": "Weekly"}
+        if any(o.name == "meeting" for o in next(s for s in MEET if s.name == sub).options)
+        else {}
+    )
+    if sub == "create":
+        options = {"title": "Another"}
+    elif sub == "remove":
+        options["user"] = f"<@{BOB[0]}>"
+    interaction = rig.command(sub, options)
+    webhook = f"/webhooks/{APP_ID}/tok{interaction}"
+    await rig.fake.wait_until(
+        lambda: bool(rig.fake.find("POST", webhook) or rig.fake.find("DELETE", webhook))
+    )
+    assert rig.callback(interaction)["type"] == 5
+    for followup in rig.followups(interaction):
+        assert "went wrong" not in followup["content"], followup["content"]
+        assert followup["flags"] & EPHEMERAL
