@@ -16,6 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.slack.app import SlackAdapter
+from tests.commands.conftest import Bench
+
 
 @dataclass
 class Call:
@@ -141,3 +144,19 @@ def blocks_text(params: dict[str, Any]) -> str:
     if isinstance(blocks, str):
         blocks = json.loads(blocks)
     return json.dumps({"text": params.get("text"), "blocks": blocks}, ensure_ascii=False)
+
+
+def slack_adapter(
+    bench: Bench, fake: FakeSlack, *, signing_secret: str = "s", app_token: str | None = None
+) -> SlackAdapter:
+    """The real Slack adapter on the bench's command layer, talking to `fake`."""
+    return SlackAdapter(
+        bench.router,
+        store=bench.store,
+        cards=bench.service,
+        bot_token="xoxb-test",
+        signing_secret=signing_secret,
+        app_token=app_token,
+        clock=bench.clock,
+        api_url=fake.url + "/api/",
+    )

@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack.app import SlackAdapter
 from bot.simulated import SimulatedProviders
 from commands.policy import RolePolicy, RolePolicyConfig
-from tests.adapters.fake_slack import FakeSlack, blocks_text
+from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
 from tests.commands.conftest import Bench, make_bench
 
 SECRET = "slack-signing-secret-for-tests"
@@ -114,15 +114,7 @@ async def rig(tmp_path) -> AsyncIterator[SlackRig]:
     await fake.start()
     async with SimulatedProviders() as sims:
         bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = SlackAdapter(
-            bench.router,
-            store=bench.store,
-            cards=bench.service,
-            bot_token="xoxb-test",
-            signing_secret=SECRET,
-            clock=bench.clock,
-            api_url=fake.url + "/api/",
-        )
+        adapter = slack_adapter(bench, fake, signing_secret=SECRET)
         port = await adapter.serve_http("127.0.0.1", 0)
         async with httpx.AsyncClient(timeout=10) as http:
             try:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from adapters.slack.app import SlackAdapter
 from bot.simulated import SimulatedProviders
 from commands.policy import RolePolicy, RolePolicyConfig
-from tests.adapters.fake_slack import FakeSlack, blocks_text
+from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
 from tests.commands.conftest import make_bench
 
 
@@ -17,16 +16,7 @@ async def test_slash_command_over_socket_mode(tmp_path):
     await fake.start()
     async with SimulatedProviders() as sims:
         bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = SlackAdapter(
-            bench.router,
-            store=bench.store,
-            cards=bench.service,
-            bot_token="xoxb-test",
-            signing_secret="",
-            app_token="xapp-test",
-            clock=bench.clock,
-            api_url=fake.url + "/api/",
-        )
+        adapter = slack_adapter(bench, fake, app_token="xapp-test")
         try:
             await adapter.connect_socket_mode()
             opened = fake.of("apps.connections.open")

@@ -14,7 +14,7 @@ from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.reminders import ReminderDesk
 from commands.store import MeetingStore
-from tests.adapters.fake_slack import FakeSlack, blocks_text
+from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
 from tests.commands.conftest import Bench, make_bench, person
 
 ALICE = person("alice")
@@ -26,15 +26,7 @@ async def setup(tmp_path) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]
     await fake.start()
     async with SimulatedProviders() as sims:
         bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = SlackAdapter(
-            bench.router,
-            store=bench.store,
-            cards=bench.service,
-            bot_token="xoxb-test",
-            signing_secret="s",
-            clock=bench.clock,
-            api_url=fake.url + "/api/",
-        )
+        adapter = slack_adapter(bench, fake)
         try:
             yield bench, fake, adapter
         finally:
