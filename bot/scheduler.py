@@ -49,8 +49,13 @@ class ReminderLoop:
             try:
                 await announcer.announce(announcement.meeting, announcement.reply)
             except Exception:
+                # One failed post must not stop the others; it is retried a bounded number
+                # of times (a channel the bot was removed from must not be tried forever).
+                gave_up = await self.desk.failed(announcement, self.clock())
                 log.exception(
-                    "reminder for meeting %s failed; retrying next tick", announcement.meeting.id
+                    "reminder for meeting %s failed; %s",
+                    announcement.meeting.id,
+                    "giving up" if gave_up else "retrying next tick",
                 )
                 continue
             await self.desk.delivered(announcement, self.clock())
@@ -62,6 +67,7 @@ class ReminderLoop:
             try:
                 await self.tick()
             except Exception:
+                # The loop must outlive a bad round (a database hiccup); the next tick retries.
                 log.exception("reminder round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)

@@ -1,8 +1,9 @@
 """Reminders of scheduled meetings: which are due, and the channel post each one makes.
 
 Reminders live in the store (so they survive a restart). A reminder is marked sent only after
-its post was delivered; one that failed is tried again on the next tick. A reminder whose
-meeting has ended, started already or been deleted is dropped silently.
+its post was delivered; one that failed is tried again on the next tick, up to
+`MAX_FAILURES` times (a channel the bot was removed from must not be retried forever). A
+reminder whose meeting has ended, started already or been deleted is dropped silently.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Announcement:
     reminder: Reminder
     meeting: Meeting
     reply: Reply
+
+
+MAX_FAILURES = 5
 
 
 class ReminderDesk:
@@ -52,3 +56,11 @@ class ReminderDesk:
 
     async def delivered(self, announcement: Announcement, at: datetime) -> None:
         await self.store.mark_reminder_sent(announcement.reminder.id, at)
+
+    async def failed(self, announcement: Announcement, at: datetime) -> bool:
+        """Count a failed post; True when the reminder was given up."""
+        failures = await self.store.reminder_failed(announcement.reminder.id)
+        if failures >= MAX_FAILURES:
+            await self.store.mark_reminder_sent(announcement.reminder.id, at)
+            return True
+        return False

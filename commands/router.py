@@ -61,6 +61,7 @@ class CommandRouter:
             handler = self.handlers.table[invocation.sub.name]
             return await handler(Context(user, where, invocation))
         except Exception as error:
+            # Every failure must become a reply; explain() logs the unexpected ones.
             return self.explain(error, request_id, user, where)
 
     async def dispatch_options(
@@ -99,6 +100,7 @@ class CommandRouter:
                 return await self.handlers.end(ctx)
             raise CommandError(f"That button ({action}) does nothing here.")
         except Exception as error:
+            # Every failure must become a reply; explain() logs the unexpected ones.
             return self.explain(error, request_id, user, where)
 
     def explain(

@@ -88,6 +88,7 @@ class SlackAdapter:
             try:
                 await self._run_command(body, client, respond)
             except Exception:
+                # After the ack the user must still hear back, whatever failed.
                 await self._apologize(respond, "command")
 
     async def _run_command(
@@ -112,6 +113,7 @@ class SlackAdapter:
             try:
                 await self._run_button(body, client, respond)
             except Exception:
+                # After the ack the user must still hear back, whatever failed.
                 await self._apologize(respond, "button")
 
     async def _run_button(

@@ -66,6 +66,7 @@ class Reminder:
     due_at: datetime
     kind: str
     sent_at: datetime | None = None
+    failures: int = 0
 
 
 def async_url(url: str) -> str:
@@ -266,7 +267,7 @@ class MeetingStore:
         self, meeting_id: str, due_at: datetime, kind: str = "start"
     ) -> Reminder:
         async with self._sessions.begin() as session:
-            row = ReminderRow(meeting_id=meeting_id, due_at=due_at, kind=kind)
+            row = ReminderRow(meeting_id=meeting_id, due_at=due_at, kind=kind, failures=0)
             session.add(row)
             await session.flush()
             return Reminder(row.id, meeting_id, due_at, kind)
@@ -279,7 +280,7 @@ class MeetingStore:
         )
         async with self._sessions() as session:
             return [
-                Reminder(r.id, r.meeting_id, r.due_at, r.kind, r.sent_at)
+                Reminder(r.id, r.meeting_id, r.due_at, r.kind, r.sent_at, r.failures)
                 for r in (await session.scalars(query)).all()
             ]
 
@@ -288,6 +289,15 @@ class MeetingStore:
             row = await session.get(ReminderRow, reminder_id)
             if row is not None:
                 row.sent_at = at
+
+    async def reminder_failed(self, reminder_id: int) -> int:
+        """Count a failed delivery; returns the failures so far."""
+        async with self._sessions.begin() as session:
+            row = await session.get(ReminderRow, reminder_id)
+            if row is None:
+                return 0
+            row.failures += 1
+            return row.failures
 
     async def get_meeting_for_reminder(self, reminder: Reminder) -> Meeting | None:
         """The meeting a stored reminder belongs to (its tenant is the meeting's own)."""

@@ -101,3 +101,17 @@ async def test_the_loop_stops_when_asked(setup):
     stop = asyncio.Event()
     stop.set()
     await asyncio.wait_for(loop_for(bench, adapter).run(stop), 5)
+
+
+async def test_an_undeliverable_reminder_is_given_up_after_a_few_tries(setup):
+    from commands.reminders import MAX_FAILURES
+
+    bench, fake, adapter = setup
+    await bench.say(ALICE, 'create Lost --start "tomorrow 9:00" --remind 5')
+    bench.clock.advance(days=2)
+    fake.errors["chat.postMessage"] = "not_in_channel"
+    loop = loop_for(bench, adapter)
+    for _ in range(MAX_FAILURES):
+        assert await loop.tick() == 0
+    assert await bench.store.due_reminders(bench.clock.now) == []
+    assert len(reminders_in(fake)) == MAX_FAILURES
