@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from re import Match
@@ -33,6 +34,8 @@ from commands.store import MeetingStore
 log = logging.getLogger("meetbot.discord")
 
 CLOSED_DM_CODES = {50007, 50278}  # cannot send to this user / no mutual guilds
+# Every 403 counts toward Discord's invalid-request ban, so a closed DM is remembered a while.
+CLOSED_DM_MEMORY_SECONDS = 3600.0
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -111,6 +114,8 @@ class DiscordAdapter:
         self.client.tree = self.tree
         self.tree.add_command(build_group(self.on_command, self.autocomplete_meeting))
         self.inflight = InFlight()
+        self._closed_dms: dict[str, float] = {}  # user id -> monotonic time it was seen closed
+        self.monotonic = time.monotonic
 
     async def close(self, grace_seconds: float = 10.0) -> None:
         """Disconnect, then let acknowledged interactions finish (bounded)."""
@@ -285,14 +290,19 @@ class DiscordAdapter:
         """Send a DM; returns True when it ended in a private followup to the invoker."""
         recipient = reply.recipient
         assert recipient is not None
-        try:
-            channel = await self.client.create_dm(discord.Object(id=int(recipient.user_id)))
-            await channel.send(**self.message(reply, invoker.tenant))
-            return False
-        except discord.HTTPException as error:
-            if error.code not in CLOSED_DM_CODES:
-                log.warning("DM to %s failed: %s", recipient.key, error.code)
-            # Closed DMs are final: retrying only counts toward Discord's invalid-request ban.
+        closed_at = self._closed_dms.get(recipient.user_id)
+        if closed_at is None or self.monotonic() - closed_at > CLOSED_DM_MEMORY_SECONDS:
+            try:
+                channel = await self.client.create_dm(discord.Object(id=int(recipient.user_id)))
+                await channel.send(**self.message(reply, invoker.tenant))
+                self._closed_dms.pop(recipient.user_id, None)
+                return False
+            except discord.HTTPException as error:
+                if error.code in CLOSED_DM_CODES:
+                    # Final for now: retrying only counts toward the invalid-request ban.
+                    self._closed_dms[recipient.user_id] = self.monotonic()
+                else:
+                    log.warning("DM to %s failed: %s", recipient.key, error.code)
         if recipient.key == invoker.key and reply.fallback_to_invoker:
             note = Reply(
                 "I could not send you a direct message, so here it is, visible only to you.\n"

@@ -380,3 +380,23 @@ async def test_every_subcommand_is_deferred_and_answered(rig: DiscordRig, sub: s
     for followup in rig.followups(interaction):
         assert "went wrong" not in followup["content"], followup["content"]
         assert followup["flags"] & EPHEMERAL
+
+
+async def test_a_closed_dm_is_remembered_and_not_tried_again_soon(rig: DiscordRig):
+    fake = rig.fake
+    fake.closed_dms.add(ALICE[0])
+    first = rig.command("create", {"title": "One", "provider": "liveminutes"})
+    await fake.wait_until(
+        lambda: any("could not send you" in f.get("content", "") for f in rig.followups(first))
+    )
+    second = rig.command("join", {"meeting": "One"})
+    await fake.wait_until(
+        lambda: any("could not send you" in f.get("content", "") for f in rig.followups(second))
+    )
+    assert len(fake.messages_to(fake.dm_channel(ALICE[0]))) == 1, "the second link was not tried"
+    rig.adapter.monotonic = lambda: float("inf")  # an hour later
+    third = rig.command("join", {"meeting": "One"})
+    await fake.wait_until(
+        lambda: any("could not send you" in f.get("content", "") for f in rig.followups(third))
+    )
+    assert len(fake.messages_to(fake.dm_channel(ALICE[0]))) == 2
