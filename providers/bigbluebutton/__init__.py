@@ -1,4 +1,5 @@
-"""BigBlueButton: signed API calls, XML answers, and the neutral provider."""
+"""BigBlueButton: signed API calls (`api`), request signing (`checksum`), XML answers
+(`responses`), and the neutral provider on top (`client`)."""
 
 from providers.bigbluebutton.client import BigBlueButtonClient
 

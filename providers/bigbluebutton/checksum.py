@@ -8,7 +8,6 @@ caller sends this very string, so nothing can re-encode it between hashing and s
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Sequence
 from urllib.parse import quote_plus, urlencode
 
@@ -16,11 +15,13 @@ ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
 
 
 def encode_query(params: Sequence[tuple[str, str]]) -> str:
-    """`quote_plus` encoding: space as `+`, and `!'()*` escaped too (browsers alter those)."""
+    """`quote_plus` encoding: space as `+`, and `!'()*` escaped too, because browsers re-encode
+    those when a person opens a join link, which would break its checksum."""
     return urlencode(list(params), quote_via=quote_plus)
 
 
 def checksum(call: str, query: str, secret: str, algorithm: str = "sha1") -> str:
+    """Lowercase hex digest of `call + query + secret` (older servers compare case-sensitively)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"checksum algorithm must be one of {', '.join(ALGORITHMS)}")
     return hashlib.new(algorithm, (call + query + secret).encode("utf-8")).hexdigest()
@@ -33,14 +34,3 @@ def signed_query(
     query = encode_query(params)
     digest = checksum(call, query, secret, algorithm)
     return f"{query}&checksum={digest}" if query else f"checksum={digest}"
-
-
-def derive_password(secret: str, meeting_id: str, role: str) -> str:
-    """A meeting's fixed password for a role, derived from the secret.
-
-    Repeating `create` with the same passwords is answered duplicateWarning; with other ones,
-    idNotUnique. Deriving them makes every create of a meeting send the same pair, without
-    storing anything, and nobody without the secret can compute them.
-    """
-    digest = hmac.new(secret.encode(), f"meetbot:{role}:{meeting_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:20]

@@ -1,21 +1,15 @@
-"""The BigBlueButton client: every API call we use, and the neutral provider on top.
+"""The neutral `MeetingProvider` on top of the BigBlueButton API calls.
 
-All calls are signed GETs whose complete URL is built here (never httpx `params=`), so the
-hashed query is the sent query. A meeting's passwords are derived from the secret, which makes
-`create` idempotent on every server version; `create` is therefore safe to retry, like every
-other call here. Join links are signed URLs built without any HTTP call.
+BBB has no rooms that outlive a session: a meeting exists from `create` until it ends. So a
+room is a meetingID plus what we send on every create (title, settings, metadata), a session
+starts with an idempotent `create`, and settings and title changes apply from the next session.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from xml.etree.ElementTree import Element
 
-import httpx
-
-from providers._client import ProviderClient
-from providers._http import RetryPolicy, Sleep
 from providers.base import (
     Attendee,
     Capability,
@@ -34,42 +28,36 @@ from providers.base import (
     SessionStart,
 )
 from providers.bigbluebutton import responses
-from providers.bigbluebutton.checksum import ALGORITHMS, derive_password, signed_query
+from providers.bigbluebutton.api import NAME, NAME_LIMITS, BigBlueButtonApi, clean_text, java_length
 from providers.errors import (
     ProviderAuthError,
     ProviderInputError,
     ProviderNotFound,
-    ProviderProtocolError,
+    ProviderUnsupported,
 )
 
-NAME = "bigbluebutton"
-META_MEETING_ID = "meta_meetbot-meeting-id"
-META_TENANT = "meta_meetbot-tenant"
-
-# VConnct-style setting name -> BBB create parameter (reference: providers.md, section 1.7).
-CREATE_PARAMS = {
-    "record": "record",
-    "auto_start_recording": "autoStartRecording",
-    "allow_start_stop_recording": "allowStartStopRecording",
-    "webcam_only_for_moderators": "webcamsOnlyForModerator",
-    "lock_settings_disable_cam": "lockSettingsDisableCam",
-    "lock_settings_disable_mic": "lockSettingsDisableMic",
-    "lock_settings_disable_private_chat": "lockSettingsDisablePrivateChat",
-    "lock_settings_disable_public_chat": "lockSettingsDisablePublicChat",
-    "lock_settings_disable_note": "lockSettingsDisableNotes",
-    "lock_settings_locked_layout": "lockSettingsLockedLayout",
-}
+# Our meeting id and tenant travel as create metadata (sent as meta_<name>; BBB lower-cases it).
+META_MEETING_ID = "meetbot-meeting-id"
+META_TENANT = "meetbot-tenant"
 
 
-def _bool(value: bool) -> str:
-    # BBB reads only lowercase true/false; str(True) would be "True".
-    return "true" if value else "false"
+def meeting_name(title: str, operation: str) -> str:
+    """The title as a valid BBB meeting name: one visible character is padded with a space
+    (BBB wants at least two), none or too many is refused before anything is sent."""
+    name = clean_text(title).strip()
+    low, high = NAME_LIMITS
+    if not name:
+        raise ProviderInputError(NAME, operation, "a meeting needs a title")
+    if java_length(name) < low:
+        name = name.ljust(low)
+    if java_length(name) > high:
+        raise ProviderInputError(NAME, operation, f"a meeting title has at most {high} characters")
+    return name
 
 
-class BigBlueButtonClient(ProviderClient):
-    """Async BigBlueButton API client on one pooled HTTP client; implements `MeetingProvider`."""
+class BigBlueButtonClient(BigBlueButtonApi):
+    """BigBlueButton as a `MeetingProvider`, with every API call also available directly."""
 
-    name = NAME
     capabilities = frozenset(
         {
             Capability.START_SESSION,
@@ -83,178 +71,6 @@ class BigBlueButtonClient(ProviderClient):
             Capability.ROLES,
         }
     )
-
-    def __init__(
-        self,
-        *,
-        url: str,
-        secret: str,
-        checksum: str = "sha1",
-        join_with_password: bool = False,
-        client: httpx.AsyncClient | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        if checksum not in ALGORITHMS:
-            raise ValueError(f"checksum must be one of {', '.join(ALGORITHMS)}")
-        super().__init__(client=client, timeout=timeout, retry=retry, secrets=[secret], sleep=sleep)
-        self._api = url.rstrip("/")
-        self._secret = secret
-        self._algorithm = checksum
-        self._join_with_password = join_with_password
-
-    def __repr__(self) -> str:
-        return f"BigBlueButtonClient(url={self._api!r}, checksum={self._algorithm!r})"
-
-    # -- signing and sending ------------------------------------------------------------------
-
-    def url(self, call: str, params: Sequence[tuple[str, str]] = ()) -> str:
-        """The complete signed URL of an API call."""
-        return f"{self._api}/{call}?{signed_query(call, params, self._secret, self._algorithm)}"
-
-    async def _get(self, call: str, params: Sequence[tuple[str, str]] = ()) -> Element:
-        response = await self._http.send(
-            "GET", self.url(call, params), operation=call, idempotent=True
-        )
-        self._check_status(response, call)
-        return responses.parse(response.content, call)
-
-    @staticmethod
-    def _check_status(response: httpx.Response, call: str) -> None:
-        # BBB answers every API outcome with 200 + XML. Anything else came from a proxy or a
-        # wrong URL; 5xx was already turned into ProviderUnavailable. Retrying will not fix a
-        # 404 or a redirect, so say what the operator should check.
-        if response.status_code in (401, 403):
-            raise ProviderAuthError(NAME, call, f"HTTP {response.status_code} from the server")
-        if response.status_code != 200:
-            raise ProviderProtocolError(
-                NAME,
-                call,
-                f"answered HTTP {response.status_code}; is the url the API base ending in "
-                "/bigbluebutton/api?",
-            )
-
-    # -- the API calls ------------------------------------------------------------------------
-
-    async def api_version(self) -> responses.ApiVersion:
-        """The version document at the bare API base (no checksum): a health check."""
-        response = await self._http.send("GET", self._api, operation="version", idempotent=True)
-        self._check_status(response, "version")
-        return responses.api_version(responses.parse(response.content, "version"))
-
-    def passwords(self, meeting_id: str) -> tuple[str, str]:
-        """(attendee, moderator) passwords of a meeting, the same on every create."""
-        return (
-            derive_password(self._secret, meeting_id, "attendee"),
-            derive_password(self._secret, meeting_id, "moderator"),
-        )
-
-    async def create(
-        self,
-        meeting_id: str,
-        name: str,
-        *,
-        settings: MeetingSettings | None = None,
-        welcome: str | None = None,
-        logout_url: str | None = None,
-        duration_minutes: int | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> responses.CreateResult:
-        if not 2 <= len(name) <= 256:
-            raise ProviderInputError(NAME, "create", "a meeting name has 2 to 256 characters")
-        if not 2 <= len(meeting_id) <= 256 or "," in meeting_id:
-            raise ProviderInputError(NAME, "create", "a meetingID has 2 to 256 characters, no ','")
-        attendee_pw, moderator_pw = self.passwords(meeting_id)
-        params = [
-            ("name", name),
-            ("meetingID", meeting_id),
-            ("attendeePW", attendee_pw),
-            ("moderatorPW", moderator_pw),
-        ]
-        if welcome:
-            params.append(("welcome", welcome))
-        if logout_url:
-            params.append(("logoutURL", logout_url))
-        if duration_minutes:
-            params.append(("duration", str(duration_minutes)))
-        for setting, value in (settings or MeetingSettings()).items():
-            params.append((CREATE_PARAMS[setting], _bool(value)))
-        params += sorted((metadata or {}).items())
-        return responses.create_result(await self._get("create", params), "create")
-
-    def join_url(
-        self,
-        meeting_id: str,
-        full_name: str,
-        role: Role,
-        *,
-        user_id: str | None = None,
-        create_time: str | None = None,
-    ) -> str:
-        """A signed, personal join URL; no HTTP call."""
-        params = [("fullName", full_name), ("meetingID", meeting_id)]
-        if self._join_with_password:
-            # Servers before 2.4 know no `role`: the password decides it.
-            attendee_pw, moderator_pw = self.passwords(meeting_id)
-            params.append(("password", moderator_pw if role is Role.MODERATOR else attendee_pw))
-        else:
-            params.append(("role", "MODERATOR" if role is Role.MODERATOR else "VIEWER"))
-        if user_id:
-            params.append(("userID", user_id))
-        if create_time:
-            # Binds the link to this session: a link from an earlier session is refused.
-            params.append(("createTime", create_time))
-        return self.url("join", params)
-
-    async def is_meeting_running(self, meeting_id: str) -> bool:
-        root = await self._get("isMeetingRunning", [("meetingID", meeting_id)])
-        return responses.flag(root, "running")
-
-    async def end_meeting(self, meeting_id: str) -> None:
-        # The moderator password is deprecated for end but still checked when sent, and
-        # required by servers before 2.4: sending the right one is harmless everywhere.
-        _attendee_pw, moderator_pw = self.passwords(meeting_id)
-        await self._get("end", [("meetingID", meeting_id), ("password", moderator_pw)])
-
-    async def get_meeting_info(self, meeting_id: str) -> responses.MeetingInfo:
-        root = await self._get("getMeetingInfo", [("meetingID", meeting_id)])
-        return responses.meeting_info(root, "getMeetingInfo")
-
-    async def get_meetings(self) -> list[responses.MeetingInfo]:
-        root = await self._get("getMeetings")
-        return [responses.meeting_info(m, "getMeetings") for m in root.findall("meetings/meeting")]
-
-    async def get_recordings(
-        self,
-        *,
-        meeting_ids: Sequence[str] = (),
-        record_ids: Sequence[str] = (),
-        state: str | None = None,
-    ) -> list[responses.RecordingInfo]:
-        params = []
-        if meeting_ids:
-            params.append(("meetingID", ",".join(meeting_ids)))
-        if record_ids:
-            params.append(("recordID", ",".join(record_ids)))
-        if state:
-            params.append(("state", state))
-        return responses.recordings(await self._get("getRecordings", params), "getRecordings")
-
-    async def publish_recordings(self, record_ids: Sequence[str], publish: bool) -> bool:
-        root = await self._get(
-            "publishRecordings", [("recordID", ",".join(record_ids)), ("publish", _bool(publish))]
-        )
-        return responses.flag(root, "published")
-
-    async def delete_recordings(self, record_ids: Sequence[str]) -> bool:
-        root = await self._get("deleteRecordings", [("recordID", ",".join(record_ids))])
-        return responses.flag(root, "deleted")
-
-    async def update_recordings(self, record_ids: Sequence[str], metadata: dict[str, str]) -> bool:
-        params = [("recordID", ",".join(record_ids))]
-        params += sorted((f"meta_{k}", v) for k, v in metadata.items())
-        return responses.flag(await self._get("updateRecordings", params), "updated")
 
     # -- MeetingProvider ----------------------------------------------------------------------
 
@@ -271,6 +87,8 @@ class BigBlueButtonClient(ProviderClient):
         )
 
     async def create_room(self, spec: RoomSpec) -> Room:
+        """Create the meeting now (BBB has no rooms without a session); the Room carries
+        the derived passwords and this session's createTime."""
         room = Room(
             provider=NAME,
             room_id=spec.meeting_id,
@@ -279,18 +97,19 @@ class BigBlueButtonClient(ProviderClient):
             welcome=spec.welcome,
             extra=_extra(spec),
         )
-        room = await self._create(room)
+        room = await self._create(room, "create_room")
         attendee_pw, moderator_pw = self.passwords(room.room_id)
         return room.evolve(attendee_password=attendee_pw, moderator_password=moderator_pw)
 
-    async def _create(self, room: Room) -> Room:
+    async def _create(self, room: Room, operation: str) -> Room:
+        name = meeting_name(room.title, operation)
         metadata = {META_MEETING_ID: room.room_id}
         if "tenant" in room.extra:
             metadata[META_TENANT] = room.extra["tenant"]
         duration = room.extra.get("duration")
         result = await self.create(
             room.room_id,
-            room.title if len(room.title) >= 2 else f"{room.title}  ",
+            name,
             settings=room.settings,
             welcome=room.welcome,
             logout_url=room.extra.get("logout_url"),
@@ -300,13 +119,16 @@ class BigBlueButtonClient(ProviderClient):
         return room.evolve(create_time=result.create_time, session_id=result.create_time)
 
     async def end(self, room: Room) -> None:
+        """Ask the server to end the meeting; `status` shows ENDED a few moments later."""
         await self.end_meeting(room.room_id)
 
     async def start_session(self, room: Room, moderator: Participant) -> SessionStart:
-        # create again: a no-op while the meeting lives, a fresh session once it ended.
-        return SessionStart(room=await self._create(room))
+        """Create again: a no-op while the meeting lives (same createTime), a fresh session
+        with a new createTime once it ended. BBB hands out no moderator link on start."""
+        return SessionStart(room=await self._create(room, "start_session"))
 
     async def join_link(self, room: Room, participant: Participant, role: Role) -> JoinLink:
+        """A signed link for this session only (it carries the createTime); no HTTP call."""
         url = self.join_url(
             room.room_id,
             participant.display_name,
@@ -367,11 +189,13 @@ class BigBlueButtonClient(ProviderClient):
         ]
 
     async def recordings(self, room: Room) -> list[Recording]:
+        """Every recording of the meeting in any state but deleted, still processing ones
+        included (they have no playback URL yet)."""
         found = await self.get_recordings(meeting_ids=[room.room_id], state="any")
         return [
             Recording(
                 recording_id=r.record_id,
-                url=r.playback[0].url if r.playback else None,
+                url=_playback_url(r),
                 state=r.state,
                 published=r.published,
                 started_at=r.start_time,
@@ -394,7 +218,13 @@ class BigBlueButtonClient(ProviderClient):
         return room.settings
 
     async def update_room(self, room: Room, update: RoomUpdate) -> Room:
-        """BBB takes settings at create: the change applies from the next session on."""
+        """BBB takes title, welcome and settings only at create, and a running meeting keeps
+        what it was created with: the change is recorded here (no HTTP call) and applies from
+        the next session on. Passwords are derived from the secret and cannot change."""
+        if update.moderator_password is not None:
+            raise ProviderUnsupported(NAME, "update_room", "changing the moderator password")
+        if update.title is not None:
+            meeting_name(update.title, "update_room")
         return room.evolve(
             title=update.title or room.title,
             welcome=update.welcome if update.welcome is not None else room.welcome,
@@ -408,6 +238,14 @@ class BigBlueButtonClient(ProviderClient):
             )
             for m in await self.get_meetings()
         ]
+
+
+def _playback_url(recording: responses.RecordingInfo) -> str | None:
+    # The slides-and-audio "presentation" format is the one every server produces; prefer it.
+    for playback in recording.playback:
+        if playback.type == "presentation" and playback.url:
+            return playback.url
+    return next((p.url for p in recording.playback if p.url), None)
 
 
 def _extra(spec: RoomSpec) -> dict[str, str]:

@@ -7,6 +7,7 @@ list; times are epoch milliseconds; XML is untrusted, so it is parsed with defus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
@@ -26,8 +27,11 @@ AUTH_KEYS = {"checksumError"}
 NOT_FOUND_KEYS = {"notFound", "invalidMeetingIdentifier", "invalidMeetingId", "recordingNotFound"}
 
 
-def parse(body: bytes, call: str) -> Element:
-    """The `<response>` element of a SUCCESS answer; a FAILED one raises its error."""
+def parse(body: bytes, call: str, redact: Callable[[str], str] = str) -> Element:
+    """The `<response>` element of a SUCCESS answer; a FAILED one raises its error.
+
+    `redact` cleans provider text before it goes into an error (it may be shown to people).
+    """
     try:
         root = ElementTree.fromstring(body)
     except (ElementTree.ParseError, DefusedXmlException, ValueError):
@@ -40,15 +44,17 @@ def parse(body: bytes, call: str) -> Element:
     if code != "FAILED":
         raise ProviderProtocolError(NAME, call, "answered without a returncode")
     key, message = text(root, "messageKey"), text(root, "message")
-    first_error = root.find("errors/error")
-    if key is None and first_error is not None:  # the multi-error form
-        key, message = text(first_error, "key"), text(first_error, "message")
-    message = message or key or "failed"
+    errors = root.findall("errors/error")
+    if not key and errors:
+        # The multi-error form: the first key decides, every message is worth showing.
+        key = text(errors[0], "key")
+        message = "; ".join(m for m in (text(e, "message") for e in errors) if m) or None
+    message = redact(message or key or "failed")
     if key in AUTH_KEYS:
         raise ProviderAuthError(NAME, call, f"the server refused the checksum ({key})")
     if key in NOT_FOUND_KEYS:
         raise ProviderNotFound(NAME, call, message, key=key)
-    raise ProviderRejected(NAME, call, message, key=key)
+    raise ProviderRejected(NAME, call, message, key=key or None)
 
 
 def text(element: Element, tag: str) -> str | None:
@@ -73,9 +79,13 @@ def number(element: Element, tag: str) -> int | None:
 def moment(element: Element, tag: str) -> datetime | None:
     """An epoch-milliseconds time; 0 means "not yet" (e.g. endTime while running)."""
     value = number(element, tag)
-    if not value:
+    if not value or value < 0:
         return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        # A time past what datetime holds is not a time we can show; treat it as absent.
+        return None
 
 
 def children(element: Element, tag: str) -> dict[str, str]:

@@ -3,19 +3,26 @@
 What it holds to, independently of our client:
 - the checksum is verified over the RAW query string as received, minus `checksum`, with the
   algorithm told by the hex length; a repeated `checksum` is refused;
-- every API outcome is HTTP 200 + XML with returncode/messageKey;
+- every API outcome is HTTP 200 + XML with returncode/messageKey (an unknown call is a plain
+  404, as the web server in front of BBB answers it);
+- control characters are stripped from every parameter, and lengths are counted in UTF-16
+  units, as the Java server does;
 - create is idempotent on the documented rule (same or no passwords on a meeting that has not
   ended: duplicateWarning; other passwords: idNotUnique; an ended meeting is replaced);
 - join answers 302 to a small client page that records the attendee when opened, and join
-  errors are 302 to the logout URL with `errors=[...]`.
+  errors are 302 to the logout URL with `errors=[...]`;
+- ending a meeting with record=true that someone joined leaves a published recording; a deleted
+  recording stays listed with state `deleted` when asked for that state.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -52,8 +59,7 @@ class SimMeeting:
 
     @property
     def internal_id(self) -> str:
-        digest = hashlib.sha1(self.meeting_id.encode()).hexdigest()  # noqa: S324 - as BBB does
-        return f"{digest}-{self.create_time}"
+        return _internal_id(self.meeting_id, self.create_time)
 
     def flag(self, name: str) -> bool:
         return self.params.get(name, "false") == "true"
@@ -82,6 +88,8 @@ class _Failed(Exception):
 
 
 class BigBlueButtonSimulator(Simulator):
+    """Meetings, attendees and recordings of one BBB server, in memory."""
+
     malformed_body = (b"<html><body>nginx: 502 Bad Gateway", "text/html")
 
     def __init__(
@@ -98,6 +106,7 @@ class BigBlueButtonSimulator(Simulator):
         self.received: list[tuple[str, dict[str, str]]] = []  # (call, params) for tests
         self._pending: dict[str, tuple[str, int, SimAttendee]] = {}
         self._last_create = 0
+        self._origin = "http://127.0.0.1"  # scheme://host of the last API request
 
     def _create_time(self) -> int:
         # Strictly increasing, so a meeting re-created within a millisecond is a new session.
@@ -130,9 +139,16 @@ class BigBlueButtonSimulator(Simulator):
         call = request.match_info["call"]
         handler = getattr(self, f"_call_{call}", None)
         if handler is None:
-            return _xml(_failure("unsupportedRequest", "This API call is not supported."))
+            return web.Response(status=404, text="Not Found")
+        if call == "join" and request.method != "GET":
+            # Since 3.0 join takes GET only.
+            return web.Response(status=405, text="Method Not Allowed")
+        self._origin = f"{request.scheme}://{request.host}"
         raw_query = request.raw_path.partition("?")[2]
-        params = dict(parse_qsl(raw_query, keep_blank_values=True))
+        params = {
+            key: _strip_controls(value)
+            for key, value in parse_qsl(raw_query, keep_blank_values=True)
+        }
         self.received.append((call, params))
         try:
             self._verify(call, raw_query)
@@ -152,12 +168,12 @@ class BigBlueButtonSimulator(Simulator):
         if len(given) != 1:
             raise _Failed("checksumError", "Checksums do not match")
         value = given[0]
-        # Remove the checksum exactly as the server does: as a literal substring.
+        # Remove the checksum exactly as the server does: each literal form in turn, every
+        # occurrence (Java's String.replace). That would also erase a repeated checksum, which
+        # is why a repeated one is refused above.
         query = raw_query
         for form in (f"&checksum={value}", f"checksum={value}&", f"checksum={value}"):
-            if form in query:
-                query = query.replace(form, "", 1)
-                break
+            query = query.replace(form, "")
         algorithm = ALGORITHM_BY_LENGTH.get(len(value))
         if algorithm is None or algorithm not in self.supported_checksums:
             raise _Failed("checksumError", "Checksums do not match")
@@ -180,9 +196,9 @@ class BigBlueButtonSimulator(Simulator):
         meeting_id, name = params.get("meetingID", ""), params.get("name", "")
         if not meeting_id:
             raise _Failed("missingParamMeetingID", "You must provide a meeting ID")
-        if not 2 <= len(meeting_id) <= 256 or "," in meeting_id:
+        if not 2 <= _java_length(meeting_id) <= 256 or "," in meeting_id:
             raise _Failed("validationError", "Meeting ID must be 2 to 256 characters, no ','")
-        if not 2 <= len(name) <= 256:
+        if not 2 <= _java_length(name) <= 256:
             raise _Failed("validationError", "Meeting name must be 2 to 256 characters")
         attendee_pw, moderator_pw = params.get("attendeePW"), params.get("moderatorPW")
         existing = self.meetings.get(meeting_id)
@@ -236,7 +252,11 @@ class BigBlueButtonSimulator(Simulator):
             return self._join_error(
                 params, _Failed("missingParamFullName", "You must specify a name.")
             )
-        meeting = self.meetings.get(params.get("meetingID", ""))
+        if not params.get("meetingID"):
+            return self._join_error(
+                params, _Failed("missingParamMeetingID", "You must provide a meeting ID")
+            )
+        meeting = self.meetings.get(params["meetingID"])
         if meeting is None:
             return self._join_error(
                 params, _Failed("invalidMeetingIdentifier", "The meeting ID does not exist.")
@@ -260,7 +280,7 @@ class BigBlueButtonSimulator(Simulator):
             else:
                 raise _Failed("Params required", "You must enter a valid password")
         token = secrets.token_hex(8)
-        attendee = SimAttendee(params.get("userID", f"w_{token[:6]}"), full_name, role)
+        attendee = SimAttendee(params.get("userID") or f"w_{token[:6]}", full_name, role)
         self._pending[token] = (meeting.meeting_id, meeting.create_time, attendee)
         client_url = f"{request.scheme}://{request.host}/client/{token}"
         if params.get("redirect") == "false":
@@ -281,17 +301,20 @@ class BigBlueButtonSimulator(Simulator):
         meeting = self.meetings.get(params.get("meetingID", ""))
         logout = (meeting.params.get("logoutURL") if meeting else None) or DEFAULT_LOGOUT
         errors = json.dumps([{"key": failed.key, "message": failed.message}])
-        raise web.HTTPFound(f"{logout}?errors={quote(errors)}")
+        joiner = "&" if "?" in logout else "?"
+        raise web.HTTPFound(f"{logout}{joiner}errors={quote(errors)}")
 
     def _call_isMeetingRunning(self, params: dict[str, str], _r: web.Request) -> web.Response:
-        meeting = self.meetings.get(params.get("meetingID", ""))
+        if not params.get("meetingID"):
+            raise _Failed("missingParamMeetingID", "You must provide a meeting ID")
+        meeting = self.meetings.get(params["meetingID"])
         root = _response("SUCCESS")
         SubElement(root, "running").text = _b(
             bool(meeting and not meeting.ended and meeting.attendees)
         )
         return _xml(root)
 
-    def _call_end(self, params: dict[str, str], request: web.Request) -> web.Response:
+    def _call_end(self, params: dict[str, str], _r: web.Request) -> web.Response:
         meeting = self._meeting(params)
         password = params.get("password")
         if password is not None and password != meeting.moderator_pw:
@@ -300,7 +323,7 @@ class BigBlueButtonSimulator(Simulator):
             meeting.ended = True
             meeting.end_time = _now_ms()
             if meeting.flag("record") and meeting.ever_joined:
-                self._record(meeting, request)
+                self._record(meeting)
             meeting.attendees.clear()
         root = _response("SUCCESS")
         SubElement(root, "messageKey").text = "sentEndMeetingRequest"
@@ -310,7 +333,7 @@ class BigBlueButtonSimulator(Simulator):
         )
         return _xml(root)
 
-    def _record(self, meeting: SimMeeting, request: web.Request) -> None:
+    def _record(self, meeting: SimMeeting) -> None:
         record_id = meeting.internal_id
         metadata = {k[5:].lower(): v for k, v in meeting.params.items() if k.startswith("meta_")}
         self.recordings[record_id] = SimRecording(
@@ -321,24 +344,27 @@ class BigBlueButtonSimulator(Simulator):
             start_time=meeting.start_time or meeting.create_time,
             end_time=meeting.end_time,
             participants=len({a.user_id for a in meeting.attendees}) or 1,
-            url=f"{request.scheme}://{request.host}/playback/presentation/2.3/{record_id}",
+            url=f"{self._origin}/playback/presentation/2.3/{record_id}",
             metadata=metadata,
         )
 
-    def add_recording(self, meeting_id: str, *, published: bool = True) -> SimRecording:
-        """A processed recording for `meeting_id`, for tests."""
-        record_id = f"{hashlib.sha1(meeting_id.encode()).hexdigest()}-{_now_ms()}"  # noqa: S324
+    def add_recording(
+        self, meeting_id: str, *, published: bool = True, name: str | None = None
+    ) -> SimRecording:
+        """A processed recording of `meeting_id` (which need not exist), for tests."""
+        now = self._create_time()
+        record_id = _internal_id(meeting_id, now)
         recording = SimRecording(
-            record_id,
-            meeting_id,
-            record_id,
-            meeting_id,
-            _now_ms(),
-            _now_ms(),
-            1,
-            f"http://127.0.0.1/playback/presentation/2.3/{record_id}",
-            published,
-            "published" if published else "unpublished",
+            record_id=record_id,
+            meeting_id=meeting_id,
+            internal_id=record_id,
+            name=name or meeting_id,
+            start_time=now - 60_000,
+            end_time=now,
+            participants=1,
+            url=f"{self._origin}/playback/presentation/2.3/{record_id}",
+            published=published,
+            state="published" if published else "unpublished",
         )
         self.recordings[record_id] = recording
         return recording
@@ -382,7 +408,11 @@ class BigBlueButtonSimulator(Simulator):
         ids = [r for r in params.get("recordID", "").split(",") if r]
         if not ids:
             raise _Failed("missingParamRecordID", "You must specify a recordID.")
-        found = [self.recordings[r] for r in ids if r in self.recordings]
+        found = [
+            self.recordings[r]
+            for r in ids
+            if r in self.recordings and self.recordings[r].state != "deleted"
+        ]
         if not found:
             raise _Failed("notFound", "We could not find recordings")
         return found
@@ -400,7 +430,9 @@ class BigBlueButtonSimulator(Simulator):
 
     def _call_deleteRecordings(self, params: dict[str, str], _r: web.Request) -> web.Response:
         for rec in self._records(params):
-            del self.recordings[rec.record_id]
+            # BBB moves a deleted recording aside; getRecordings still lists it as deleted.
+            rec.state = "deleted"
+            rec.published = False
         root = _response("SUCCESS")
         SubElement(root, "deleted").text = "true"
         return _xml(root)
@@ -430,8 +462,9 @@ class BigBlueButtonSimulator(Simulator):
         if not meeting.ever_joined:
             meeting.ever_joined = True
             meeting.start_time = _now_ms()
+        page = f"{html.escape(meeting.name)}: welcome, {html.escape(attendee.full_name)}."
         return web.Response(
-            text=f"<html><body>{meeting.name}: welcome, {attendee.full_name}.</body></html>",
+            text=f"<html><body>{page}</body></html>",
             content_type="text/html",
         )
 
@@ -530,6 +563,21 @@ def _xml(root: Element) -> web.Response:
 
 def _b(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _internal_id(meeting_id: str, create_time: int) -> str:
+    # BBB's internal id is sha1(meetingID)-createTime; a recording keeps it as its recordID.
+    digest = hashlib.sha1(meeting_id.encode()).hexdigest()  # noqa: S324 - BBB's id scheme
+    return f"{digest}-{create_time}"
+
+
+def _strip_controls(value: str) -> str:
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc")
+
+
+def _java_length(value: str) -> int:
+    # The server is Java: String.length() counts UTF-16 code units.
+    return len(value.encode("utf-16-le")) // 2
 
 
 def _now_ms() -> int:
