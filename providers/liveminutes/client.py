@@ -1,21 +1,20 @@
-"""LiveMinutes client: the eight methods of the LiveMinutes API and the neutral provider on top.
+"""`LiveMinutesClient`: the eight documented methods, and the neutral `MeetingProvider` on them.
 
 Every call is a form-encoded POST to `<url>/<method>` with HTTP Basic auth (AccountSid,
-AuthToken), answered by JSON with `resultcode`. The document says `resultcode` 0 means that
-authentication failed *or* the meeting does not exist, and nothing tells the two apart; the
-error says both. Documented limits (hostid and puid at most 50 characters) are checked before
-anything is sent.
+AuthToken) through `ProviderHttp`, which keeps the AuthToken out of logs and errors. Lookups and
+cancellations are retried when the server is unavailable; createMeeting and addParticipant are
+not, because a lost answer may hide a meeting or participant that was made.
+
+LiveMinutes has one moderator per meeting, the host, who enters by the host URL; everyone else
+is a participant with a personal URL. It has no sessions, recordings or settings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import IntEnum
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -33,39 +32,26 @@ from providers.base import (
     RoomState,
     RoomStatus,
 )
-from providers.errors import (
-    ProviderAuthError,
-    ProviderInputError,
-    ProviderProtocolError,
-    ProviderRejected,
+from providers.errors import ProviderAuthError, ProviderRejected
+from providers.liveminutes.wire import (
+    ID_LIMIT,
+    NAME,
+    RESULTCODE_ZERO,
+    CreatedMeeting,
+    MeetingStatus,
+    ParticipantStatus,
+    read_answer,
+    required,
+    status,
+    text,
+    wire_float,
+    wire_time,
 )
 
-NAME = "liveminutes"
-ID_LIMIT = 50  # hostid and puid: "Length <= 50" in the document
+DEFAULT_URL = "http://api.liveminutes.com"
 HEALTH_PROBE_KEY = "meetbot-health-probe"
-RESULTCODE_ZERO = "resultcode 0"
-
-
-_S = TypeVar("_S", bound=IntEnum)
-
-
-class MeetingStatus(IntEnum):
-    """`getMeetingStatus` codes ("idlastbookingstatus")."""
-
-    START = 1
-    IN_PROGRESS = 8
-    HOST_QUIT = 11
-    FINISHED = 12
-
-
-class ParticipantStatus(IntEnum):
-    """`getParticipantStatus` codes ("idlastparticipantstatus")."""
-
-    ACCEPTED = 2
-    REFUSED = 3
-    IN_PROGRESS = 10
-    QUIT = 11
-
+ATTENDANCE_CONCURRENCY = 10  # one request per person: quick for a class, polite to the server
+MODERATOR_NOTE = "LiveMinutes has one moderator, the host; you join as a participant"
 
 _MEETING_STATES = {
     MeetingStatus.START: (RoomState.WAITING, "started, nobody in it yet"),
@@ -81,13 +67,6 @@ _PARTICIPANT_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class CreatedMeeting:
-    meeting_key: str
-    meeting_url: str
-    host_url: str
-
-
 class LiveMinutesClient(ProviderClient):
     """Async LiveMinutes client on one pooled HTTP client; implements `MeetingProvider`."""
 
@@ -99,7 +78,7 @@ class LiveMinutesClient(ProviderClient):
     def __init__(
         self,
         *,
-        url: str = "http://api.liveminutes.com",
+        url: str = DEFAULT_URL,
         account_sid: str,
         auth_token: str,
         client: httpx.AsyncClient | None = None,
@@ -114,6 +93,7 @@ class LiveMinutesClient(ProviderClient):
         self._auth = (account_sid, auth_token)
 
     def __repr__(self) -> str:
+        # The AccountSid is an identifier, not a secret; the AuthToken never appears.
         return f"LiveMinutesClient(url={self._base!r}, account_sid={self._auth[0]!r})"
 
     # -- the eight documented methods ---------------------------------------------------------
@@ -131,68 +111,74 @@ class LiveMinutesClient(ProviderClient):
         host_nickname: str | None = None,
         host_email: str | None = None,
     ) -> CreatedMeeting:
-        form = {"meetingKey": meeting_key, "hostid": _limited("hostid", host_id)}
+        """Create the meeting `meeting_key` hosted by `host_id` (at most 50 characters)."""
+        method = "createMeeting"
+        form = required(method, meetingKey=meeting_key, hostid=host_id)
         optional = {
             "title": title,
             "lang": lang,
             "description": description,
-            # The document gives the format but no zone; UTC is the only unambiguous choice.
-            "time": time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if time else None,
-            "duration": f"{duration:g}" if duration is not None else None,
+            "time": wire_time(time) if time is not None else None,
+            "duration": wire_float(method, "duration", duration) if duration is not None else None,
             "hostnickname": host_nickname,
             "hostemail": host_email,
         }
-        form.update({key: value for key, value in optional.items() if value is not None})
-        body = await self._call("createMeeting", form, idempotent=False)
+        form.update({key: value for key, value in optional.items() if value})
+        body = await self._call(method, form, idempotent=False)
         return CreatedMeeting(
-            meeting_key=_text(body, "meetingKey", "createMeeting", default=meeting_key),
-            meeting_url=_text(body, "meetingUrl", "createMeeting"),
-            host_url=_text(body, "hostUrl", "createMeeting"),
+            # The answer echoes the key; should the server ever differ, its key is the one to use.
+            meeting_key=text(body, "meetingKey", method, default=meeting_key),
+            meeting_url=text(body, "meetingUrl", method),
+            host_url=text(body, "hostUrl", method),
         )
 
     async def add_participant(
         self, meeting_key: str, puid: str, *, nickname: str | None = None, email: str | None = None
     ) -> str:
-        form = {"meetingKey": meeting_key, "puid": _limited("puid", puid)}
+        """Add `puid` to the meeting; returns their personal participant URL."""
+        method = "addParticipant"
+        form = required(method, meetingKey=meeting_key, puid=puid)
         if nickname:
             form["nickname"] = nickname
         if email:
             form["email"] = email
-        body = await self._call("addParticipant", form, idempotent=False)
-        return _text(body, "participantUrl", "addParticipant")
+        body = await self._call(method, form, idempotent=False)
+        return text(body, "participantUrl", method)
 
     async def get_participant_url(self, meeting_key: str, puid: str) -> str:
-        form = {"meetingKey": meeting_key, "puid": _limited("puid", puid)}
-        body = await self._call("getParticipantUrl", form, idempotent=True)
-        return _text(body, "participantUrl", "getParticipantUrl")
+        method = "getParticipantUrl"
+        form = required(method, meetingKey=meeting_key, puid=puid)
+        body = await self._call(method, form, idempotent=True)
+        return text(body, "participantUrl", method)
 
     async def get_meeting_url(self, meeting_key: str) -> str:
-        body = await self._call("getMeetingUrl", {"meetingKey": meeting_key}, idempotent=True)
-        return _text(body, "meetingUrl", "getMeetingUrl")
+        method = "getMeetingUrl"
+        body = await self._call(method, required(method, meetingKey=meeting_key), idempotent=True)
+        return text(body, "meetingUrl", method)
 
     async def cancel_meeting(self, meeting_key: str) -> None:
-        await self._call("cancelMeeting", {"meetingKey": meeting_key}, idempotent=True)
+        method = "cancelMeeting"
+        await self._call(method, required(method, meetingKey=meeting_key), idempotent=True)
 
     async def cancel_participant(self, meeting_key: str, puid: str) -> None:
-        form = {"meetingKey": meeting_key, "puid": _limited("puid", puid)}
-        await self._call("cancelParticipant", form, idempotent=True)
+        method = "cancelParticipant"
+        form = required(method, meetingKey=meeting_key, puid=puid)
+        await self._call(method, form, idempotent=True)
 
     async def get_meeting_status(self, meeting_key: str) -> MeetingStatus:
-        body = await self._call("getMeetingStatus", {"meetingKey": meeting_key}, idempotent=True)
-        return _status(MeetingStatus, body, "getMeetingStatus")
+        method = "getMeetingStatus"
+        body = await self._call(method, required(method, meetingKey=meeting_key), idempotent=True)
+        return status(MeetingStatus, body, method, self._http.redact)
 
     async def get_participant_status(self, meeting_key: str, puid: str) -> ParticipantStatus:
-        form = {"meetingKey": meeting_key, "puid": _limited("puid", puid)}
-        body = await self._call("getParticipantStatus", form, idempotent=True)
-        return _status(ParticipantStatus, body, "getParticipantStatus")
-
-    # -- transport ----------------------------------------------------------------------------
+        method = "getParticipantStatus"
+        form = required(method, meetingKey=meeting_key, puid=puid)
+        body = await self._call(method, form, idempotent=True)
+        return status(ParticipantStatus, body, method, self._http.redact)
 
     async def _call(
         self, method: str, form: Mapping[str, str], *, idempotent: bool
     ) -> dict[str, Any]:
-        if not form.get("meetingKey"):
-            raise ProviderInputError(NAME, method, "meetingKey must not be empty")
         response = await self._http.send(
             "POST",
             f"{self._base}/{method}",
@@ -201,34 +187,13 @@ class LiveMinutesClient(ProviderClient):
             data=form,
             auth=self._auth,
         )
-        if response.status_code in (401, 403):
-            raise ProviderAuthError(
-                NAME, method, f"HTTP {response.status_code}: the AccountSid/AuthToken were refused"
-            )
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ProviderProtocolError(
-                NAME, method, f"answered HTTP {response.status_code} with a body that is not JSON"
-            ) from None
-        if not isinstance(body, dict) or "resultcode" not in body:
-            raise ProviderProtocolError(NAME, method, "answered JSON without a resultcode")
-        code = str(body["resultcode"])
-        if code == "0":
-            raise ProviderRejected(
-                NAME,
-                method,
-                f"LiveMinutes refused {method}: the AccountSid/AuthToken are wrong, or the "
-                "meeting (or participant) does not exist there",
-                key=RESULTCODE_ZERO,
-            )
-        if code != "1":
-            raise ProviderProtocolError(NAME, method, f"answered an unknown resultcode {code!r}")
-        return body
+        return read_answer(response, method, self._http.redact)
 
     # -- MeetingProvider ----------------------------------------------------------------------
 
     async def health(self) -> ProviderHealth:
+        """The API has no health method, so ask the status of a probe meeting: any resultcode
+        proves the server speaks the API, but resultcode 0 hides whether the credentials work."""
         try:
             await self.get_meeting_status(HEALTH_PROBE_KEY)
         except ProviderRejected as error:
@@ -248,6 +213,7 @@ class LiveMinutesClient(ProviderClient):
             lang=spec.language,
             description=spec.description,
             time=spec.start,
+            # The document gives `duration` no unit; minutes is what a meeting tool means by it.
             duration=spec.duration_minutes,
             host_nickname=spec.host.display_name,
             host_email=spec.host.email,
@@ -271,30 +237,29 @@ class LiveMinutesClient(ProviderClient):
         except ProviderRejected as error:
             if error.key != RESULTCODE_ZERO:
                 raise
-            # Not a participant yet: add them (the only way LiveMinutes mints a personal URL).
+            # Not a participant yet: adding them is the only way LiveMinutes mints their URL.
+            # Were the credentials wrong instead, addParticipant fails the same way and says so.
             url = await self.add_participant(
                 room.room_id,
                 participant.user_id,
                 nickname=participant.display_name,
                 email=participant.email,
             )
-        note = (
-            "LiveMinutes has one moderator, the host; you join as a participant"
-            if role is Role.MODERATOR
-            else None
-        )
+        note = MODERATOR_NOTE if role is Role.MODERATOR else None
         return JoinLink(url, Role.ATTENDEE, note)
 
     async def end(self, room: Room) -> None:
         await self.cancel_meeting(room.room_id)
 
     async def delete_room(self, room: Room) -> None:
+        # LiveMinutes has no delete; cancelling is as close as it gets and retires the URLs.
         await self.cancel_meeting(room.room_id)
 
     async def status(self, room: Room) -> RoomStatus:
         code = await self.get_meeting_status(room.room_id)
         state, words = _MEETING_STATES[code]
         meeting_url = room.meeting_url
+        # An ended meeting's page is gone; asking for its URL would only risk a resultcode 0.
         if state is not RoomState.ENDED:
             meeting_url = await self.get_meeting_url(room.room_id)
         return RoomStatus(state=state, detail=words, meeting_url=meeting_url)
@@ -306,9 +271,12 @@ class LiveMinutesClient(ProviderClient):
         session_id: str | None = None,
         participant_ids: Sequence[str] = (),
     ) -> list[Attendee]:
-        gate = asyncio.Semaphore(10)
+        """Ask `getParticipantStatus` for each id; ids LiveMinutes does not know are left out."""
+        gate = asyncio.Semaphore(ATTENDANCE_CONCURRENCY)
 
         async def one(puid: str) -> Attendee | None:
+            if not puid or len(puid) > ID_LIMIT:
+                return None  # addParticipant refuses such an id, so it was never added
             async with gate:
                 try:
                     code = await self.get_participant_status(room.room_id, puid)
@@ -324,35 +292,15 @@ class LiveMinutesClient(ProviderClient):
                 present=code is ParticipantStatus.IN_PROGRESS,
             )
 
-        found = await asyncio.gather(*(one(p) for p in dict.fromkeys(participant_ids)))
-        return [attendee for attendee in found if attendee is not None]
+        # return_exceptions, so that one failure does not leave the other requests running
+        # unattended; the first failure is raised once all have finished.
+        found = await asyncio.gather(
+            *(one(puid) for puid in dict.fromkeys(participant_ids)), return_exceptions=True
+        )
+        for result in found:
+            if isinstance(result, BaseException):
+                raise result
+        return [attendee for attendee in found if isinstance(attendee, Attendee)]
 
     async def remove_participant(self, room: Room, participant_id: str) -> None:
         await self.cancel_participant(room.room_id, participant_id)
-
-
-def _limited(field: str, value: str) -> str:
-    if not value:
-        raise ProviderInputError(NAME, field, f"{field} must not be empty")
-    if len(value) > ID_LIMIT:
-        raise ProviderInputError(
-            NAME,
-            field,
-            f"{field} is {len(value)} characters; LiveMinutes allows at most {ID_LIMIT}",
-        )
-    return value
-
-
-def _text(body: Mapping[str, Any], key: str, method: str, default: str | None = None) -> str:
-    value = body.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ProviderProtocolError(NAME, method, f"answered without {key}")
-    return value
-
-
-def _status(kind: type[_S], body: Mapping[str, Any], method: str) -> _S:
-    raw = body.get("status")
-    try:
-        return kind(int(str(raw)))
-    except ValueError:
-        raise ProviderProtocolError(NAME, method, f"answered an unknown status {raw!r}") from None
