@@ -203,11 +203,22 @@ def _config(path: str, command: str) -> Config | None:
         return None
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO, and a BigBlueButton URL carries its checksum
+    # and, for `end`, the meeting's moderator password; our own provider log line says the same
+    # without the query. The chat libraries log whole request bodies at DEBUG, and a DM body
+    # may be a moderator link. So these stay above their secret-bearing levels even at DEBUG.
+    floors = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
+    floors |= dict.fromkeys(("slack_sdk", "slack_bolt", "discord"), logging.INFO)
+    for name, floor in floors.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(floor, logging.getLevelName(level)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
     runners = {
         "simulate": simulate,
         "check": check,

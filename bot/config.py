@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -38,6 +39,15 @@ def _http_url(url: str) -> str:
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ValueError("must be an http(s) URL")
+    # A typo such as a port of 99999 or an unclosed [ would otherwise only show up at the
+    # first meeting, as an unreachable server.
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError as error:
+        raise ValueError(f"has an invalid port ({error})") from None
+    if not parts.hostname:
+        raise ValueError("has no host name")
     return url
 
 

@@ -149,8 +149,9 @@ class ProviderHttp:
         auth: tuple[str, str] | None,
     ) -> httpx.Response:
         started = time.perf_counter()
-        path = httpx.URL(url).path
         try:
+            # Inside the try: a malformed configured URL is reported like any unreachable server.
+            path = httpx.URL(url).path
             response = await self.client.request(
                 method,
                 url,
@@ -164,7 +165,7 @@ class ProviderHttp:
             raise ProviderUnavailable(
                 self.provider, operation, f"no answer within {self.timeout:g}s"
             ) from error
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             # Transport errors, bad URLs, protocol violations: the server is not usable now.
             kind = type(error).__name__
             raise ProviderUnavailable(

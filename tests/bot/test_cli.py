@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import logging
 import re
 import signal
 import sys
@@ -63,6 +64,33 @@ async def test_demo_through_a_pipe_shows_the_whole_lifecycle(provider):
     for line in out.splitlines():
         if "#general >" in line:
             assert "http" not in line
+
+
+async def test_debug_log_of_a_whole_demo_carries_no_secret():
+    script = DEMO_SCRIPT.format(provider="bigbluebutton")
+    code, out, err = await run_meetbot("--log-level", "DEBUG", "demo", stdin=script)
+    assert code == 0, err
+    assert "meetbot.providers" in err  # the log is on; our own request lines are in it
+    for secret in ("checksum=", "password=", DEMO_BBB_SECRET, DEMO_VCONNCT_LICENSE):
+        assert secret not in err
+    links = re.findall(r"https?://\S+", out)
+    assert links
+    for link in links:  # each personal link is shown to its owner only, never logged
+        assert link not in err
+
+
+def test_chat_library_debug_logs_stay_off_at_debug_level():
+    # Their DEBUG lines carry request bodies (a DM body may be a moderator link).
+    names = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "discord")
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        cli.configure_logging("DEBUG")
+        for name in ("slack_sdk.web.async_base_client", "slack_bolt.App", "discord.http"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
 
 
 async def test_simulate_serves_the_seed_documents_to_a_curl_user():

@@ -76,6 +76,21 @@ def test_bbb_url_must_be_the_api_base():
         parse_config(text, env={})
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://bbb.example.org/bigbluebutton/api", "http"),
+        ("https://bbb.example.org:99999/bigbluebutton/api", "invalid port"),
+        ("https://[::1/bigbluebutton/api", "bigbluebutton.url"),
+        ("https:///bigbluebutton/api", "no host"),
+    ],
+)
+def test_malformed_provider_url_is_refused_at_load(url, why):
+    text = MINIMAL.replace("https://bbb.example.org/bigbluebutton/api/", url)
+    with pytest.raises(ConfigError, match=why):
+        parse_config(text, env={})
+
+
 def test_bad_checksum_algorithm_is_refused_without_echoing_secrets():
     text = MINIMAL + "    checksum: md5\n"
     with pytest.raises(ConfigError) as caught:

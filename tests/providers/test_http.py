@@ -93,6 +93,15 @@ async def test_connection_refused_becomes_provider_unavailable():
             await http.send("GET", "http://127.0.0.1:9/ping", operation="ping", idempotent=True)
 
 
+@pytest.mark.parametrize("url", ["http://[::1/ping", "ftp://127.0.0.1/ping", "http:///ping"])
+async def test_malformed_url_becomes_provider_unavailable(url):
+    # A typo in a configured provider URL must not escape as an httpx exception.
+    async with httpx.AsyncClient() as client:
+        http = ProviderHttp("echo", client, retry=RetryPolicy(attempts=1))
+        with pytest.raises(ProviderUnavailable, match="could not reach the server"):
+            await http.send("GET", url, operation="ping", idempotent=True)
+
+
 async def test_log_line_has_no_query_string(echo, caplog):
     _sim, url, client = echo
     http = ProviderHttp("echo", client)
