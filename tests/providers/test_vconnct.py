@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -239,3 +240,89 @@ async def test_simulator_by_hand_like_curl(vc):
         assert answer.status_code == 401
         assert answer.json()["status"] is False
     assert json.loads(json.dumps(answer.json()))["status_code"] == 401
+
+
+# Each of the twelve seed endpoints, called with ids that exist, so that only the injected fault
+# decides the outcome.
+Endpoint = Callable[[VConnctClient, str, str], Awaitable[object]]
+ENDPOINTS: dict[str, Endpoint] = {
+    "create_meeting": lambda c, _m, _s: c.create_meeting(MeetingSettings(), title="x"),
+    "update_meeting": lambda c, m, _s: c.update_meeting(m, MeetingSettings(), title="y"),
+    "start_meeting": lambda c, m, _s: c.start_meeting(m, "Alice", moderator_password="modpw"),
+    "join": lambda c, m, _s: c.join(m, "Bob", "viewer", password="attpw"),
+    "end_meeting": lambda c, m, _s: c.end_meeting(m),
+    "delete_scheduled_meeting": lambda c, m, _s: c.delete_scheduled_meeting(m),
+    "list_sessions": lambda c, m, _s: c.list_sessions(m),
+    "list_meetings": lambda c, _m, _s: c.list_meetings(),
+    "list_attendance": lambda c, _m, s: c.list_attendance(s),
+    "list_setting": lambda c, m, _s: c.list_setting(m),
+    "list_general_meeting_setting": lambda c, _m, _s: c.list_general_meeting_setting(),
+    "get_record": lambda c, _m, s: c.get_record(s),
+}
+
+
+async def _meeting_with_a_session(client: VConnctClient) -> tuple[str, str]:
+    created = await client.create_meeting(MeetingSettings(), title="T", moderator_password="modpw")
+    await client.start_meeting(
+        created.meeting_id, "Alice", attendee_password="attpw", moderator_password="modpw"
+    )
+    sessions = await client.list_sessions(created.meeting_id)
+    return created.meeting_id, sessions[0].session_id
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_each_endpoint_with_a_bad_license_is_an_auth_error(vc, endpoint):
+    _sim, url, client = vc
+    meeting_id, session_id = await _meeting_with_a_session(client)
+    bad = VConnctClient(url=url, license="not-the-license")
+    try:
+        with pytest.raises(ProviderAuthError, match="invalid or expired license") as caught:
+            await ENDPOINTS[endpoint](bad, meeting_id, session_id)
+    finally:
+        await bad.aclose()
+    assert "not-the-license" not in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_each_endpoint_answering_500_is_unavailable(vc, endpoint):
+    sim, _url, client = vc
+    meeting_id, session_id = await _meeting_with_a_session(client)
+    sim.faults.fail_next = 5
+    with pytest.raises(ProviderUnavailable, match="HTTP 500") as caught:
+        await ENDPOINTS[endpoint](client, meeting_id, session_id)
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_each_endpoint_that_never_answers_times_out(vc, endpoint):
+    sim, _url, client = vc
+    meeting_id, session_id = await _meeting_with_a_session(client)
+    sim.faults.hang_next = 5
+    sim.faults.hang_seconds = 2
+    with pytest.raises(ProviderUnavailable, match=r"no answer within 0\.5s"):
+        await ENDPOINTS[endpoint](client, meeting_id, session_id)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_each_endpoint_with_a_malformed_body_is_a_protocol_error(vc, endpoint):
+    sim, _url, client = vc
+    meeting_id, session_id = await _meeting_with_a_session(client)
+    sim.faults.malformed_next = 1
+    with pytest.raises(ProviderProtocolError):
+        await ENDPOINTS[endpoint](client, meeting_id, session_id)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        e
+        for e in ENDPOINTS
+        if e not in {"create_meeting", "list_meetings", "list_general_meeting_setting"}
+    ],
+)
+async def test_each_endpoint_on_an_unknown_id_carries_the_providers_message(vc, endpoint):
+    _sim, _url, client = vc
+    unknown = "0db9ac9d-0000-0000-0000-000000000000"
+    with pytest.raises((ProviderNotFound, ProviderRejected)) as caught:
+        await ENDPOINTS[endpoint](client, unknown, unknown)
+    assert caught.value.provider_message  # the server's own words, shown verbatim
