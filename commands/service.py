@@ -29,14 +29,16 @@ from commands.model import (
 )
 from commands.policy import RolePolicy
 from commands.recurrence import next_occurrence, rrule_for
-from commands.store import JoinLogEntry, MeetingStore, SessionEntry
+from commands.store import JoinLogEntry, MeetingStore, SessionEntry, StoreError
 from providers.base import (
     Capability,
     JoinLink,
     MeetingProvider,
     MeetingSettings,
     Participant,
+    ProviderError,
     Role,
+    Room,
     RoomSpec,
     RoomUpdate,
 )
@@ -186,16 +188,37 @@ class MeetingService:
             ),
             invitees=tuple(invitee.key for invitee in request.invitees),
         )
-        await self.store.add_meeting(meeting)
-        log.info("meeting %s created on %s in %s", meeting.id, name, where.tenant.key)
+        remind_at = None
         if request.start is not None and request.remind_minutes is not None:
-            await self.store.add_reminder(
-                meeting.id, request.start - timedelta(minutes=request.remind_minutes)
-            )
+            remind_at = request.start - timedelta(minutes=request.remind_minutes)
+        try:
+            await self.store.add_meeting(meeting, remind_at=remind_at)
+        except StoreError:
+            # The provider has the room but we could not record it: take it back, so no
+            # meeting exists that nobody can find, join or end from chat.
+            log.exception("meeting %s could not be recorded; removing it from %s", meeting_id, name)
+            await self._discard(provider, room)
+            raise CommandError(
+                f"{request.title} could not be saved, so it was not created. Please try again; "
+                "if it keeps failing, tell whoever runs this bot."
+            ) from None
+        log.info("meeting %s created on %s in %s", meeting.id, name, where.tenant.key)
         if request.start is not None and request.start > now + self.early_join:
             return meeting, None
         grant = await self.join_meeting(user, meeting)
         return grant.meeting, grant
+
+    @staticmethod
+    async def _discard(provider: MeetingProvider, room: Room) -> None:
+        try:
+            if Capability.DELETE in provider.capabilities:
+                await provider.delete_room(room)
+            else:
+                await provider.end(room)
+        except ProviderError:
+            log.exception(
+                "could not remove unrecorded room %s from %s", room.room_id, room.provider
+            )
 
     # -- join ----------------------------------------------------------------------------------
 

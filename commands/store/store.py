@@ -102,9 +102,21 @@ class MeetingStore:
 
     # -- meetings -----------------------------------------------------------------------------
 
-    async def add_meeting(self, meeting: Meeting) -> None:
-        async with self._sessions.begin() as session:
-            session.add(MeetingRow(**_meeting_columns(meeting)))
+    async def add_meeting(self, meeting: Meeting, *, remind_at: datetime | None = None) -> None:
+        """Record a new meeting, and its first reminder, in one transaction: both or neither."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(MeetingRow(**_meeting_columns(meeting)))
+                if remind_at is not None:
+                    session.add(
+                        ReminderRow(
+                            meeting_id=meeting.id, due_at=remind_at, kind="start", failures=0
+                        )
+                    )
+        except SQLAlchemyError as error:
+            raise StoreError(
+                f"cannot record meeting {meeting.id}: {type(error).__name__}"
+            ) from error
 
     async def update_meeting(self, meeting: Meeting) -> None:
         async with self._sessions.begin() as session:

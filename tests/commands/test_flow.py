@@ -8,6 +8,7 @@ what the provider itself now says.
 from __future__ import annotations
 
 import re
+import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -208,3 +209,32 @@ async def test_restart_keeps_meetings_and_links_still_work(bench: Bench, tmp_pat
     assert field(dm, "Role") == "attendee"
     async with httpx.AsyncClient(follow_redirects=True) as client:
         assert (await client.get(link)).status_code == 200
+
+
+def live_rooms(bench: Bench, provider: str) -> list[str]:
+    """What each simulator still holds as a meeting people could use."""
+    if provider == "bigbluebutton":
+        return [k for k, m in bench.sims.bigbluebutton.meetings.items() if not m.ended]
+    if provider == "vconnct":
+        return list(bench.sims.vconnct.meetings)
+    return [k for k, m in bench.sims.liveminutes.meetings.items() if m.live]
+
+
+@pytest.mark.parametrize("provider", ["bigbluebutton", "vconnct", "liveminutes"])
+async def test_a_meeting_that_cannot_be_recorded_is_taken_back_from_the_provider(
+    bench: Bench, provider: str
+):
+    # A real SQLite failure on the real file: every insert into meetings is refused.
+    with sqlite3.connect(bench.db) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON meetings "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    replies = await bench.say(
+        ALICE, f'create "Lost" --provider {provider} --start "in 2h" --remind 10'
+    )
+    assert [r.visibility for r in replies] == [Visibility.EPHEMERAL]
+    assert "Lost could not be saved, so it was not created" in replies[0].text
+    assert live_rooms(bench, provider) == []
+    assert await bench.store.due_reminders(bench.clock.now.replace(year=2100)) == []
+    assert await bench.store.find_meetings(bench.channel.tenant) == []
