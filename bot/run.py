@@ -103,7 +103,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
-        reminders = ReminderLoop(ReminderDesk(store), announcers, utc_now)
+        reminders = ReminderLoop(ReminderDesk(store, service.policy), announcers, utc_now)
         loop_task = asyncio.create_task(reminders.run(stop))
         stack.push_async_callback(_finish, loop_task, stop)
         log.info("meetbot is running; providers: %s", ", ".join(providers))

@@ -25,7 +25,11 @@ UTC_ZONE = ZoneInfo("UTC")
 
 def user_zone(user: ChatUser) -> tzinfo:
     """The user's time zone, UTC when the platform did not tell us or named an unknown one."""
-    name = user.facts.timezone
+    return zone_named(user.facts.timezone)
+
+
+def zone_named(name: str | None) -> tzinfo:
+    """The IANA zone `name`, UTC for none or an unknown one."""
     if not name:
         return UTC_ZONE
     try:

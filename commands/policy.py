@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -133,6 +135,21 @@ class TenantOverride(_Frozen):
 
     default_provider: Literal["bigbluebutton", "vconnct", "liveminutes"] | None = None
     roles: RolePolicyConfig | None = None
+    # For people whose platform tells us no time zone (Discord never does): the zone their
+    # dates are read and shown in. IANA name, e.g. Europe/Berlin.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{name!r} is not a known time zone (e.g. Europe/Berlin)"
+                ) from None
+        return name
 
 
 class RolePolicy:
@@ -161,6 +178,18 @@ class RolePolicy:
             if reason is not None:
                 return RoleDecision(Role.MODERATOR, reason)
         return DEFAULT
+
+    def timezone(self, tenant: Tenant) -> str | None:
+        """The tenant's configured time zone, if any."""
+        override = self.tenants.get(tenant.key)
+        return override.timezone if override is not None else None
+
+    def local(self, user: ChatUser) -> ChatUser:
+        """`user` with their tenant's time zone when the platform told us none."""
+        zone = self.timezone(user.tenant)
+        if user.facts.timezone or zone is None:
+            return user
+        return replace(user, facts=replace(user.facts, timezone=zone))
 
     def default_provider(self, tenant: Tenant, fallback: str) -> str:
         override = self.tenants.get(tenant.key)

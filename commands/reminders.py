@@ -9,10 +9,11 @@ reminder whose meeting has ended, started already or been deleted is dropped sil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from commands import cards
-from commands.model import Meeting, MeetingState
+from commands.model import Meeting, MeetingState, Tenant
+from commands.policy import RolePolicy
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore, Reminder
 
@@ -30,8 +31,10 @@ MAX_FAILURES = 5
 
 
 class ReminderDesk:
-    def __init__(self, store: MeetingStore) -> None:
+    def __init__(self, store: MeetingStore, policy: RolePolicy | None = None) -> None:
         self.store = store
+        # A reminder speaks to a whole channel: times are shown in the tenant's zone, if set.
+        self.policy = policy
 
     async def due(self, now: datetime) -> list[Announcement]:
         found = []
@@ -40,19 +43,24 @@ class ReminderDesk:
             if meeting is None or meeting.state is not MeetingState.SCHEDULED:
                 await self.store.mark_reminder_sent(reminder.id, now)  # nothing left to remind
                 continue
-            found.append(Announcement(reminder, meeting, self.reply(meeting, now)))
+            zone = self.zone(meeting.tenant)
+            found.append(Announcement(reminder, meeting, self.reply(meeting, now, zone)))
         return found
 
+    def zone(self, tenant: Tenant) -> tzinfo:
+        name = self.policy.timezone(tenant) if self.policy is not None else None
+        return cards.zone_named(name)
+
     @staticmethod
-    def reply(meeting: Meeting, now: datetime) -> Reply:
+    def reply(meeting: Meeting, now: datetime, zone: tzinfo = cards.UTC_ZONE) -> Reply:
         start = meeting.schedule.start
         if start is not None and start > now:
             minutes = max(1, round((start - now).total_seconds() / 60))
-            when = f"starts in {minutes} min ({start:%H:%M} UTC)"
+            when = f"starts in {minutes} min ({cards.when(start, zone)})"
         else:
             when = "starts now"
         text = f"Reminder: {meeting.title} {when}. Press Join for your personal link."
-        return Reply(text, Visibility.CHANNEL, card=cards.meeting_card(meeting, cards.UTC_ZONE))
+        return Reply(text, Visibility.CHANNEL, card=cards.meeting_card(meeting, zone))
 
     async def delivered(self, announcement: Announcement, at: datetime) -> None:
         await self.store.mark_reminder_sent(announcement.reminder.id, at)

@@ -56,6 +56,7 @@ class CommandRouter:
     async def dispatch(self, user: ChatUser, where: Conversation, text: str) -> list[Reply]:
         """Run `/meet <text>` for `user` in `where`."""
         request_id = secrets.token_hex(4)
+        user = self.service.policy.local(user)
         try:
             invocation = parse(text, now=self.clock(), tz=cards.user_zone(user))
             handler = self.handlers.table[invocation.sub.name]
@@ -69,6 +70,7 @@ class CommandRouter:
     ) -> list[Reply]:
         """Run `/meet <name>` with typed options (Discord), with the same checks as text."""
         request_id = secrets.token_hex(4)
+        user = self.service.policy.local(user)
         try:
             invocation = parse_options(name, options, now=self.clock(), tz=cards.user_zone(user))
             handler = self.handlers.table[invocation.sub.name]
@@ -90,6 +92,7 @@ class CommandRouter:
     ) -> list[Reply]:
         """A Join or End button on a card: the same checks as the typed command."""
         request_id = secrets.token_hex(4)
+        user = self.service.policy.local(user)
         try:
             if action is ButtonAction.JOIN:
                 grant = await self.service.join(user, where, meeting_id)

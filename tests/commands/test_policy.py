@@ -157,3 +157,8 @@ def test_decide_always_answers_with_a_reason(
     decision = policy.decide(who, None)
     assert decision.reason
     assert decision.role in (Role.MODERATOR, Role.ATTENDEE)
+
+
+def test_unknown_tenant_time_zone_is_refused():
+    with pytest.raises(ValidationError, match="not a known time zone"):
+        TenantOverride(timezone="Mars/Olympus")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from commands.model import MeetingState
+from bot.simulated import SimulatedProviders
+from commands.model import ChatUser, Conversation, MeetingState, Platform, Tenant
+from commands.policy import RolePolicy, RolePolicyConfig, TenantOverride
+from commands.reminders import ReminderDesk
 from commands.replies import Reply, Visibility
 
-from .conftest import Bench, only, person
+from .conftest import Bench, make_bench, only, person
 
 ALICE = person("alice")
 BOB = person("bob")
@@ -202,3 +205,34 @@ async def test_server_listing_names_only_this_workspaces_meetings(bench: Bench):
     assert "Ours" in listing
     assert "Theirs" not in listing
     assert "1 not from this workspace" in listing
+
+
+async def test_a_discord_server_reads_and_shows_dates_in_its_configured_zone(tmp_path):
+    # Discord tells us no one's time zone; the operator names the server's.
+    guild = Tenant(Platform.DISCORD, "G1")
+    policy = RolePolicy(RolePolicyConfig(), {guild.key: TenantOverride(timezone="Europe/Berlin")})
+    dana = ChatUser(guild, "111", "dana")
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, policy)
+        try:
+            where = Conversation(guild, "C5")
+            created = await bench.say(
+                dana, 'create Review --start "2026-12-01 14:30" --remind 10', where
+            )
+            assert "Tue 01 Dec 2026 14:30 (Europe/Berlin)" in texts(created)
+            [meeting] = await bench.store.find_meetings(guild)
+            assert meeting.schedule.start == datetime(2026, 12, 1, 13, 30, tzinfo=UTC)
+
+            due = await ReminderDesk(bench.store, policy).due(
+                datetime(2026, 12, 1, 13, 21, tzinfo=UTC)
+            )
+            assert "starts in 9 min (Tue 01 Dec 2026 14:30 (Europe/Berlin))" in due[0].reply.text
+
+            # A zone the platform told us (Slack does) wins over the tenant's.
+            told = person("sam", tenant=guild)
+            assert policy.local(told).facts.timezone == "UTC"
+            assert policy.local(dana).facts.timezone == "Europe/Berlin"
+        finally:
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
