@@ -160,10 +160,11 @@ async def rig(tmp_path, monkeypatch) -> AsyncIterator[DiscordRig]:
             bench.router, store=bench.store, clock=bench.clock, guilds=(int(GUILD),)
         )
         await adapter.client.login("test-token")
+        the_rig = DiscordRig(bench, fake, adapter)
         try:
-            yield DiscordRig(bench, fake, adapter)
+            yield the_rig
         finally:
-            await adapter.close()
+            await the_rig.adapter.close()  # a test may have restarted it
             await bench.store.close()
             for provider in bench.providers.values():
                 await provider.aclose()
@@ -227,6 +228,25 @@ async def test_join_button_works_for_each_presser_and_end_checks_roles(rig: Disc
     edit = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")[0].body
     assert "ended" in edit["content"]
     await fake.wait_until(lambda: bool(fake.find("DELETE", f"/webhooks/{APP_ID}/tok{ended}")))
+
+
+async def test_buttons_keep_working_after_a_restart(rig: DiscordRig):
+    fake = rig.fake
+    rig.command("create", {"title": "Weekly"})
+    await fake.wait_until(lambda: bool(fake.messages_to(CHANNEL)))
+    join_id = fake.messages_to(CHANNEL)[0]["components"][0]["components"][0]["custom_id"]
+    await rig.adapter.close()
+
+    # A new process: a fresh client and adapter on the same store; the old message's button.
+    restarted = DiscordAdapter(
+        rig.bench.router, store=rig.bench.store, clock=rig.bench.clock, guilds=(int(GUILD),)
+    )
+    await restarted.client.login("test-token")
+    rig.adapter = restarted
+    pressed = rig.press(join_id, BOB)
+    await fake.wait_until(lambda: bool(rig.dms(BOB[0])))
+    assert rig.callback(pressed)["type"] == 5
+    assert parse_qs(urlsplit(link_of(rig.dms(BOB[0])[0])).query)["role"] == ["VIEWER"]
 
 
 async def test_closed_dm_falls_back_to_an_ephemeral_followup_once(rig: DiscordRig):
