@@ -1,8 +1,9 @@
 """Finding the meeting a user means, strictly inside the tenant they typed in.
 
 A reference is a meeting id or a title. No reference means "the one meeting of this channel".
-Titles are matched case-insensitively, in this channel first, then anywhere in the tenant; an
-ambiguous title lists the candidates with their ids instead of guessing.
+Titles are matched case-insensitively, in this channel first, then anywhere in the tenant; then,
+for open meetings, a part of the title will do. An ambiguous reference lists the candidates
+with their ids instead of guessing.
 """
 
 from __future__ import annotations
@@ -45,6 +46,21 @@ async def find_meeting(
         if len(candidates) == 1:
             return candidates[0]
         raise _ambiguous(f"Several meetings are called {reference!r}", candidates)
+    return await _by_part_of_title(store, where, reference)
+
+
+async def _by_part_of_title(store: MeetingStore, where: Conversation, reference: str) -> Meeting:
+    # "join algebra" for "Algebra 101 (Mr. Smith)": people type the word they remember. Only
+    # open meetings, this channel's first, and never a guess between two.
+    wanted = reference.strip().casefold()
+    live = await store.find_meetings(where.tenant, states=_LIVE)
+    containing = [meeting for meeting in live if wanted in meeting.title.casefold()]
+    here = [meeting for meeting in containing if meeting.channel_id == where.channel_id]
+    for matches in (here, containing):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise _ambiguous(f"Several open meetings have {reference!r} in their title", matches)
     raise MeetingNotFound(f"No meeting called {reference!r} here. /meet list shows them.")
 
 

@@ -97,6 +97,22 @@ async def test_list_status_and_ambiguous_titles(bench: Bench):
     assert "BigBlueButton says: waiting" in status
 
 
+async def test_part_of_an_open_meetings_title_finds_it_but_never_guesses(bench: Bench):
+    algebra = meeting_id(await bench.say(ALICE, 'create "Algebra 101 (Mr. Smith)"'))
+    joined = await bench.say(BOB, "join algebra")
+    assert only(joined, Visibility.DIRECT)[0].card.meeting_id == algebra  # type: ignore[union-attr]
+    await bench.say(ALICE, 'create "Linear Algebra"')
+    ambiguous = texts(await bench.say(BOB, "join algebra"))
+    assert "Several open meetings have 'algebra' in their title" in ambiguous
+    await bench.say(ALICE, f"end {algebra}")
+    assert "Linear Algebra" in texts(await bench.say(BOB, "status algebra"))
+    other = Conversation(Tenant(Platform.SLACK, "T9"), "C1")
+    stranger = person("eve", tenant=other.tenant)
+    assert "No meeting called 'algebra'" in texts(
+        await bench.router.dispatch(stranger, other, "join algebra")
+    )
+
+
 async def test_attendance_recordings_history_on_bigbluebutton(bench: Bench):
     mid = meeting_id(await bench.say(ALICE, "create Lecture --record"))
     joined = await bench.say(BOB, "join Lecture")
