@@ -283,8 +283,12 @@ class MeetingService:
         return await self.end_meeting(meeting)
 
     async def joined_count(self, meeting: Meeting) -> int:
-        """How many different people took a link to the meeting."""
-        return len({e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)})
+        """How many different people took a link to the meeting's latest session (a repeating
+        meeting counts each occurrence on its own)."""
+        sessions = await self.store.sessions(meeting.tenant, meeting.id)
+        since = sessions[-1].started_at if sessions else None
+        joined = await self.store.join_log(meeting.tenant, meeting.id)
+        return len({e.user_key for e in joined if since is None or e.at >= since})
 
     async def end_meeting(self, meeting: Meeting) -> Meeting:
         provider = self.provider_for(meeting)

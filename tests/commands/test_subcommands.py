@@ -200,6 +200,17 @@ async def test_scheduled_meeting_opens_at_its_time_and_repeats(bench: Bench):
     assert meeting.schedule.start > bench.clock.now
 
 
+async def test_each_occurrence_of_a_repeating_meeting_counts_its_own_people(bench: Bench):
+    await bench.say(ALICE, 'create Daily --start "tomorrow 9:00" --repeat daily')
+    bench.clock.advance(hours=25)  # 09:00 the next day
+    await bench.say(ALICE, "join Daily")
+    await bench.say(BOB, "join Daily")
+    assert "alice ended Daily; 2 people joined." in texts(await bench.say(ALICE, "end Daily"))
+    bench.clock.advance(days=1)
+    await bench.say(ALICE, "join Daily")
+    assert "alice ended Daily; 1 person joined." in texts(await bench.say(ALICE, "end Daily"))
+
+
 async def test_delete_rules(bench: Bench):
     await bench.say(ALICE, "create Temp --provider vconnct")
     assert "is running; end it first" in texts(await bench.say(ALICE, "delete Temp"))
