@@ -14,7 +14,7 @@ from commands.queries import MeetingQueries
 from commands.replies import Reply, Visibility
 from commands.service import CreateRequest, MeetingService, provider_label
 from commands.spec import SUBCOMMANDS, describe, overview
-from providers.base import RoomUpdate
+from providers.base import Capability, RoomUpdate
 
 
 class Directory(Protocol):
@@ -243,7 +243,14 @@ class Handlers:
             settings=meeting.room.settings.with_changes(changes) if changes else None,
         )
         meeting = await self.service.update(ctx.user, ctx.where, meeting.id, update)
-        return ephemeral(f"Updated {meeting.title}:\n{cards.settings_text(meeting.room.settings)}")
+        text = f"Updated {meeting.title}:\n{cards.settings_text(meeting.room.settings)}"
+        capabilities = self.service.provider_for(meeting).capabilities
+        if meeting.state is MeetingState.RUNNING and Capability.LIVE_UPDATE not in capabilities:
+            text += (
+                f"\n{provider_label(meeting.provider)} keeps the running session as it was; "
+                "the changes apply from the next session on."
+            )
+        return ephemeral(text)
 
     async def history(self, ctx: Context) -> list[Reply]:
         meeting, sessions = await self.queries.history(ctx.where, ctx.invocation.text("meeting"))

@@ -77,6 +77,7 @@ class Capability(StrEnum):
     SETTINGS = "meeting settings"
     DEFAULT_SETTINGS = "default meeting settings"
     UPDATE = "changing a meeting"
+    LIVE_UPDATE = "changing a running meeting's settings"  # else they apply from the next session
     REMOVE_PARTICIPANT = "removing a participant"
     DELETE = "deleting a meeting"
     LIST_ROOMS = "listing meetings on the server"

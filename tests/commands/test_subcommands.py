@@ -151,6 +151,7 @@ async def test_settings_defaults_and_changes_on_vconnct(bench: Bench):
         await bench.say(ALICE, 'settings Seminar --record --no-lock-mic --title "Seminar II"')
     )
     assert "Updated Seminar II" in changed
+    assert "VConnct keeps the running session as it was" in changed
     assert "--record: on" in texts(await bench.say(ALICE, "settings Seminar II"))
     assert "--lock-mic: off" in texts(await bench.say(ALICE, "settings Seminar II"))
     defaults = texts(await bench.say(ALICE, "settings Seminar II --defaults"))
