@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TextIO
 
-from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.replies import ButtonAction, Card, Reply, Visibility
 
@@ -103,6 +103,11 @@ class ConsoleChat:
             return
         action = actions[words[0].lower()]
         self.show(await self.click(self.user, self.where, action, words[1]))
+
+    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+        """A post the bot makes on its own (a reminder), shown like any channel post."""
+        self.say(f"\n[meetbot] reminder for {clean(meeting.title)}")
+        self.show([reply])
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:

@@ -1,8 +1,15 @@
-"""Wiring: the one place that knows the concrete provider classes and builds them from config."""
+"""Wiring: the one place that knows the concrete provider classes and builds them, and the
+meeting service, from config."""
 
 from __future__ import annotations
 
-from bot.config import ProviderName, ProvidersConfig
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.config import ProviderName, ProvidersConfig, RemindersConfig
+from commands.policy import RolePolicy
+from commands.service import MeetingService
+from commands.store import MeetingStore
 from providers.base import MeetingProvider
 from providers.bigbluebutton import BigBlueButtonClient
 from providers.liveminutes import LiveMinutesClient
@@ -43,3 +50,23 @@ def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvid
 def build_providers(config: ProvidersConfig) -> dict[str, MeetingProvider]:
     """A client for every configured provider, keyed by name."""
     return {name: build_provider(config, name) for name in config.configured()}
+
+
+def build_service(
+    providers: Mapping[str, MeetingProvider],
+    store: MeetingStore,
+    policy: RolePolicy,
+    *,
+    default_provider: str,
+    reminders: RemindersConfig,
+    clock: Callable[[], datetime],
+) -> MeetingService:
+    return MeetingService(
+        providers=providers,
+        store=store,
+        policy=policy,
+        default_provider=default_provider,
+        clock=clock,
+        early_join=timedelta(minutes=reminders.early_join_minutes),
+        default_remind_minutes=reminders.default_minutes,
+    )

@@ -152,12 +152,23 @@ class StorageConfig(_Section):
     url: str = "sqlite:///meetbot.db"
 
 
+class RemindersConfig(_Section):
+    # Minutes before a scheduled meeting's start to post its reminder when /meet create has no
+    # --remind; 0 posts none unless asked.
+    default_minutes: int = Field(default=10, ge=0, le=10080)
+    # How often the bot looks for due reminders.
+    check_seconds: float = Field(default=30, ge=1, le=3600)
+    # How long before a scheduled start attendees may already join (moderators always may).
+    early_join_minutes: int = Field(default=15, ge=0, le=1440)
+
+
 _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 
 
 class Config(_Section):
     providers: ProvidersConfig
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)

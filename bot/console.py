@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console import ConsoleChat, ConsoleDirectory
-from bot.app import build_providers
-from bot.config import Config, ProvidersConfig
+from bot.app import build_providers, build_service
+from bot.config import Config, ProvidersConfig, RemindersConfig
+from bot.scheduler import ReminderLoop
 from bot.simulated import SimulatedProviders
+from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
+from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
-from commands.service import MeetingService
 from commands.store import MeetingStore
 
 
@@ -44,24 +46,39 @@ async def run_console(
     storage_url: str,
     policy: RolePolicy,
     *,
+    reminders: RemindersConfig,
     source: TextIO,
     out: TextIO,
 ) -> None:
-    """The terminal chat against the configured providers, until the input ends."""
+    """The terminal chat against the configured providers, until the input ends. Reminders
+    that fall due meanwhile are posted in the terminal's channel, as in a chat."""
     providers = build_providers(providers_config)
     store = await MeetingStore.open(storage_url)
     try:
-        service = MeetingService(
-            providers=providers,
-            store=store,
-            policy=policy,
+        service = build_service(
+            providers,
+            store,
+            policy,
             default_provider=providers_config.default_name(),
+            reminders=reminders,
             clock=utc_now,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
         chat = ConsoleChat(router.dispatch, router.click, out, directory=directory)
-        await chat.run(stdin_lines(source))
+        loop = ReminderLoop(
+            ReminderDesk(store, policy),
+            {Platform.CONSOLE: chat},
+            utc_now,
+            interval=reminders.check_seconds,
+        )
+        stop = asyncio.Event()
+        posting = asyncio.create_task(loop.run(stop))
+        try:
+            await chat.run(stdin_lines(source))
+        finally:
+            stop.set()
+            await posting
     finally:
         await store.close()
         for provider in providers.values():
@@ -73,6 +90,7 @@ async def console(config: Config, *, source: TextIO = sys.stdin, out: TextIO = s
         config.providers,
         config.storage.url,
         RolePolicy(config.roles, config.tenants),
+        reminders=config.reminders,
         source=source,
         out=out,
     )
@@ -89,6 +107,7 @@ async def demo(*, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
             sims.providers_config(),
             f"sqlite:///{folder / 'demo.db'}",
             RolePolicy(RolePolicyConfig()),
+            reminders=RemindersConfig(),
             source=source,
             out=out,
         )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from adapters.discord import DiscordAdapter, use_api_base
 from adapters.slack import SlackAdapter
-from bot.app import build_providers
+from bot.app import build_providers, build_service
 from bot.config import Config, DiscordConfig, SlackConfig
 from bot.scheduler import Announcer, ReminderLoop
 from commands.model import Platform
@@ -84,11 +84,12 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(provider.aclose)
         store = await MeetingStore.open(config.storage.url)
         stack.push_async_callback(store.close)
-        service = MeetingService(
-            providers=providers,
-            store=store,
-            policy=RolePolicy(config.roles, config.tenants),
+        service = build_service(
+            providers,
+            store,
+            RolePolicy(config.roles, config.tenants),
             default_provider=config.providers.default_name(),
+            reminders=config.reminders,
             clock=utc_now,
         )
         router = CommandRouter(service)
@@ -103,7 +104,12 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
-        reminders = ReminderLoop(ReminderDesk(store, service.policy), announcers, utc_now)
+        reminders = ReminderLoop(
+            ReminderDesk(store, service.policy),
+            announcers,
+            utc_now,
+            interval=config.reminders.check_seconds,
+        )
         loop_task = asyncio.create_task(reminders.run(stop))
         stack.push_async_callback(_finish, loop_task, stop)
         log.info("meetbot is running; providers: %s", ", ".join(providers))

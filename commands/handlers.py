@@ -110,10 +110,16 @@ class Handlers:
         if grant is not None:
             replies += cards.link_replies(user, grant)
         else:
+            lead = meeting.schedule.reminder_minutes
+            reminder = (
+                f" I will remind this channel {lead} min before it starts."
+                if lead
+                else " No reminder will be posted (--remind MINUTES asks for one)."
+            )
             replies.append(
                 Reply(
                     f"Scheduled. You moderate {meeting.title}; /meet join {meeting.id} (or the "
-                    "Join button) gives you your link when it is time.",
+                    f"Join button) gives you your link when it is time.{reminder}",
                     Visibility.EPHEMERAL,
                 )
             )

@@ -92,6 +92,7 @@ class MeetingService:
         clock: Callable[[], datetime],
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
         early_join: timedelta = timedelta(minutes=15),
+        default_remind_minutes: int | None = None,
     ) -> None:
         if default_provider not in providers:
             raise ValueError(f"default provider {default_provider!r} is not configured")
@@ -102,6 +103,8 @@ class MeetingService:
         self.clock = clock
         self.new_id = new_id
         self.early_join = early_join
+        # A scheduled meeting created without --remind gets this reminder (None or 0: none).
+        self.default_remind_minutes = default_remind_minutes
 
     # -- lookups and checks ------------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class MeetingService:
             raise CommandError("--repeat needs --start: when is the first meeting?")
         if request.remind_minutes and request.start is None:
             raise CommandError("--remind needs --start: a reminder before when?")
+        remind_minutes = self.reminder_lead(request)
         try:
             settings = MeetingSettings().with_changes(request.settings)
         except ValueError as error:
@@ -184,13 +188,13 @@ class MeetingService:
                 start=request.start,
                 duration_minutes=request.duration_minutes,
                 rrule=rrule_for(request.repeat, request.start) if request.repeat else None,
-                reminder_minutes=request.remind_minutes,
+                reminder_minutes=remind_minutes,
             ),
             invitees=tuple(invitee.key for invitee in request.invitees),
         )
         remind_at = None
-        if request.start is not None and request.remind_minutes is not None:
-            remind_at = request.start - timedelta(minutes=request.remind_minutes)
+        if request.start is not None and remind_minutes is not None:
+            remind_at = request.start - timedelta(minutes=remind_minutes)
         try:
             await self.store.add_meeting(meeting, remind_at=remind_at)
         except StoreError:
@@ -207,6 +211,16 @@ class MeetingService:
             return meeting, None
         grant = await self.join_meeting(user, meeting)
         return grant.meeting, grant
+
+    def reminder_lead(self, request: CreateRequest) -> int | None:
+        """Minutes before the start to remind the channel; None for no reminder. `--remind 0`
+        turns the configured default off for one meeting."""
+        if request.start is None:
+            return None
+        minutes = request.remind_minutes
+        if minutes is None:
+            minutes = self.default_remind_minutes
+        return minutes or None
 
     @staticmethod
     async def _discard(provider: MeetingProvider, room: Room) -> None:

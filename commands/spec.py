@@ -147,7 +147,11 @@ MEET: tuple[Subcommand, ...] = (
                 "repeat a scheduled meeting",
                 choices=("daily", "weekdays", "weekly", "monthly"),
             ),
-            Option("remind", Kind.MINUTES, "post a reminder this many minutes before the start"),
+            Option(
+                "remind",
+                Kind.MINUTES,
+                "post a reminder this many minutes before the start (0: none)",
+            ),
             Option("invite", Kind.USERS, "people to send their personal link to"),
             Option("welcome", Kind.TEXT, "welcome message shown in the meeting"),
             *SETTING_OPTIONS,

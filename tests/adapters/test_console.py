@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.console import ConsoleChat, ConsoleDirectory, clean
+from bot.scheduler import ReminderLoop
 from bot.simulated import SimulatedProviders
+from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
+from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
 from tests.commands.conftest import make_bench
 
@@ -80,3 +83,28 @@ async def test_press_buttons_and_switch_users(chat):
 
 def test_clean_strips_terminal_escapes():
     assert clean("a\x1b[31mb\u202ec\td") == "a [31mb c d"
+
+
+async def test_a_due_reminder_is_posted_in_the_terminal_channel(tmp_path):
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        bench.service.default_remind_minutes = 10
+        directory = ConsoleDirectory()
+        router = CommandRouter(bench.service, directory=directory)
+        out = io.StringIO()
+        console = ConsoleChat(router.dispatch, router.click, out, directory=directory)
+        loop = ReminderLoop(ReminderDesk(bench.store), {Platform.CONSOLE: console}, bench.clock)
+        try:
+            await console.run(lines('/meet create "Office hours" --start "in 1h"'))
+            assert "I will remind this channel 10 min before it starts" in out.getvalue()
+            assert await loop.tick() == 0
+            bench.clock.advance(minutes=52)
+            assert await loop.tick() == 1
+            shown = out.getvalue()
+            assert "[meetbot] reminder for Office hours" in shown
+            assert "#general > Reminder: Office hours starts in 8 min" in shown
+            assert await loop.tick() == 0, "posted once"
+        finally:
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()

@@ -36,6 +36,17 @@ def test_example_config_is_valid_and_uses_every_provider():
     assert config.providers.vconnct is not None
     assert config.providers.vconnct.join_path == "/api/v1/start_meeting/"
     assert config.storage.url == "sqlite:///meetbot.db"
+    assert config.reminders.default_minutes == 10
+
+
+def test_reminders_have_defaults_and_refuse_nonsense():
+    reminders = parse_config(MINIMAL, env={}).reminders
+    assert (reminders.default_minutes, reminders.check_seconds) == (10, 30)
+    assert reminders.early_join_minutes == 15
+    with pytest.raises(ConfigError, match=r"reminders\.check_seconds"):
+        parse_config(MINIMAL + "reminders:\n  check_seconds: 0\n", env={})
+    with pytest.raises(ConfigError, match=r"reminders\.default_minuts: unknown key"):
+        parse_config(MINIMAL + "reminders:\n  default_minuts: 5\n", env={})
 
 
 def test_secrets_are_hidden_when_printed():

@@ -212,6 +212,24 @@ async def test_each_occurrence_of_a_repeating_meeting_counts_its_own_people(benc
     assert "alice ended Daily; 1 person joined." in texts(await bench.say(ALICE, "end Daily"))
 
 
+async def test_the_configured_reminder_applies_unless_the_creator_says_otherwise(bench: Bench):
+    bench.service.default_remind_minutes = 10
+    start = bench.clock.now + timedelta(hours=3)
+    default = texts(await bench.say(ALICE, 'create Lab --start "in 3h"'))
+    assert "I will remind this channel 10 min before it starts" in default
+    asked = texts(await bench.say(ALICE, 'create Quiz --start "in 3h" --remind 30'))
+    assert "30 min before" in asked
+    none = texts(await bench.say(ALICE, 'create Exam --start "in 3h" --remind 0'))
+    assert "No reminder will be posted" in none
+    due = await bench.store.due_reminders(start)
+    assert sorted(r.due_at for r in due) == [
+        start - timedelta(minutes=30),
+        start - timedelta(minutes=10),
+    ]
+    now = texts(await bench.say(ALICE, "create Now"))
+    assert "remind" not in now, "a meeting that starts now needs no reminder"
+
+
 async def test_delete_rules(bench: Bench):
     await bench.say(ALICE, "create Temp --provider vconnct")
     assert "is running; end it first" in texts(await bench.say(ALICE, "delete Temp"))
