@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import aiohttp
 import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
@@ -28,6 +29,19 @@ from tests.commands.conftest import Bench, make_bench
 SECRET = "slack-signing-secret-for-tests"
 
 
+def signed_headers(
+    body: str, *, timestamp: int | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
 @dataclass
 class SlackRig:
     bench: Bench
@@ -39,32 +53,28 @@ class SlackRig:
     async def post(
         self, body: str, *, timestamp: int | None = None, secret: str = SECRET
     ) -> httpx.Response:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        assert signature is not None
-        headers = {
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+        headers = signed_headers(body, timestamp=timestamp, secret=secret)
         return await self.http.post(self.url, content=body, headers=headers)
 
     async def command(
         self, text: str, user: str = "UALICE", channel: str = "C1", team: str = "T1"
     ) -> httpx.Response:
-        return await self.post(
-            urlencode(
-                {
-                    "command": "/meet",
-                    "text": text,
-                    "team_id": team,
-                    "user_id": user,
-                    "user_name": user.lower(),
-                    "channel_id": channel,
-                    "trigger_id": "1.2.3",
-                    "response_url": f"{self.fake.url}/respond/{user}",
-                }
-            )
+        return await self.post(self.command_body(text, user, channel, team))
+
+    def command_body(
+        self, text: str, user: str = "UALICE", channel: str = "C1", team: str = "T1"
+    ) -> str:
+        return urlencode(
+            {
+                "command": "/meet",
+                "text": text,
+                "team_id": team,
+                "user_id": user,
+                "user_name": user.lower(),
+                "channel_id": channel,
+                "trigger_id": "1.2.3",
+                "response_url": f"{self.fake.url}/respond/{user}",
+            }
         )
 
     async def click(
@@ -281,15 +291,29 @@ async def test_workspace_admin_moderates_with_the_reason_shown(rig: SlackRig):
     assert parse_qs(urlsplit(link_in(rig.dm_to("UADMIN")[0])).query)["role"] == ["MODERATOR"]
 
 
-async def test_a_burst_of_200_commands_is_acked_within_three_seconds_each(rig: SlackRig):
-    async def timed(i: int) -> float:
-        started = time.perf_counter()
-        answer = await rig.command("help", user=f"U{i:03d}")
-        assert answer.status_code == 200
-        return time.perf_counter() - started
+async def test_a_burst_of_200_joins_is_acked_within_three_seconds_each(rig: SlackRig):
+    # A class clicking Join together: each request is acked in time while the links are minted
+    # and delivered behind the acks. (aiohttp sends the burst: httpx's pool spends more time
+    # on 200 open connections than the app under test does.)
+    await rig.command("create Lecture")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    students = [f"US{i:03d}" for i in range(200)]
 
-    durations = await asyncio.gather(*(timed(i) for i in range(200)))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def timed(user: str) -> float:
+            body = rig.command_body("join Lecture", user=user)
+            started = time.perf_counter()
+            async with session.post(rig.url, data=body, headers=signed_headers(body)) as answer:
+                assert answer.status == 200
+            return time.perf_counter() - started
+
+        durations = await asyncio.gather(*(timed(user) for user in students))
     assert max(durations) < 3.0, f"slowest ack {max(durations):.2f}s"
+    await rig.fake.wait_until(lambda: all(rig.dm_to(user) for user in students), seconds=30)
+    links = {link_in(rig.dm_to(user)[0]) for user in students}
+    assert len(links) == 200, "every student has a link of their own"
+    assert {parse_qs(urlsplit(link).query)["role"][0] for link in links} == {"VIEWER"}
 
 
 async def test_provider_down_answers_privately_and_records_nothing(rig: SlackRig):
