@@ -1,8 +1,12 @@
-"""A loopback fake of the Discord REST API, for the real discord.py client.
+"""A loopback fake of the Discord REST API and gateway, for the real discord.py client.
 
 `discord.http.Route.BASE` is pointed here. It records every request (method, path, JSON body)
 and answers with the shapes discord.py parses. `closed_dms` holds user ids whose DMs answer
 403 code 50007; `members` maps (guild, user) to member payloads for REST member fetches.
+
+`/gateway/bot` names a websocket here that says HELLO, answers heartbeats, answers IDENTIFY
+with READY (recorded as a request `GATEWAY IDENTIFY`), and sends whatever `dispatch` is given,
+so a client started with `client.start(token)` runs exactly as it would against Discord.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 APP_ID = "880000000000000001"
 BOT_USER = {
@@ -44,10 +48,13 @@ class FakeDiscord:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
     _dm_channels: dict[str, str] = field(default_factory=dict)
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        app.router.add_get("/gateway", self._gateway)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -57,6 +64,10 @@ class FakeDiscord:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url.replace("http", "ws", 1).replace("/api/v10", "/gateway")
 
     def find(self, method: str, prefix: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
@@ -83,15 +94,61 @@ class FakeDiscord:
                 if request.content_type == "application/json"
                 else (await request.text())
             )
-        self.requests.append(Request(request.method, path, body))
+        await self._record(Request(request.method, path, body))
+        if path == "/gateway/bot":
+            limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        return self._answer(request.method, path, body)
+
+    # -- gateway ------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        try:
+            async for message in socket:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                frame = json.loads(message.data)
+                if frame["op"] == 1:  # heartbeat
+                    await socket.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif frame["op"] == 2:  # identify
+                    await self._record(Request("GATEWAY", "IDENTIFY", frame["d"]))
+                    await self.dispatch("READY", self._ready())
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event to every connected client."""
+        frame = {"op": 0, "t": event, "s": next(self._sequence), "d": data}
+        for socket in list(self._sockets):
+            await socket.send_json(frame)
+
+    def _ready(self) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [],
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": APP_ID, "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+        }
+
+    async def _record(self, request: Request) -> None:
+        self.requests.append(request)
         async with self._changed:
             self._changed.notify_all()
-        return self._answer(request.method, path, body)
 
     def _answer(self, method: str, path: str, body: Any) -> web.Response:  # noqa: PLR0911
         parts = path.strip("/").split("/")
         if path == "/users/@me":
             return _json(BOT_USER)
+
         if path == "/oauth2/applications/@me":
             return _json(
                 {
@@ -232,3 +289,69 @@ def member(user_id: str, name: str, permissions: int = 0) -> dict[str, Any]:
         "permissions": str(permissions),
         "nick": None,
     }
+
+
+def interaction(
+    interaction_id: str, who: tuple[str, str], guild: str, channel: str, permissions: int = 0
+) -> dict[str, Any]:
+    """What every interaction payload in a guild channel carries, as the gateway sends it."""
+    return {
+        "id": interaction_id,
+        "application_id": APP_ID,
+        "token": f"tok{interaction_id}",
+        "version": 1,
+        "guild_id": guild,
+        "channel_id": channel,
+        "channel": {
+            "id": channel,
+            "type": 0,
+            "guild_id": guild,
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        },
+        "member": member(who[0], who[1], permissions),
+        "app_permissions": "0",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {},
+        "context": 0,
+        "attachment_size_limit": 8388608,
+    }
+
+
+def meet_command(
+    interaction_id: str,
+    sub: str,
+    options: dict[str, Any],
+    who: tuple[str, str],
+    guild: str,
+    channel: str,
+    permissions: int = 0,
+) -> dict[str, Any]:
+    """A `/meet SUB` slash command interaction with typed options."""
+    return interaction(interaction_id, who, guild, channel, permissions) | {
+        "type": 2,
+        "data": {
+            "id": "9000",
+            "name": "meet",
+            "type": 1,
+            "options": [
+                {
+                    "type": 1,
+                    "name": sub,
+                    "options": [
+                        {"type": _option_type(v), "name": k, "value": v} for k, v in options.items()
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def _option_type(value: object) -> int:
+    # Discord's option types: 5 boolean, 4 integer, 3 string.
+    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3

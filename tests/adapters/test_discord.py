@@ -20,7 +20,7 @@ from adapters.discord.group import build_group
 from bot.simulated import SimulatedProviders
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.spec import MEET
-from tests.adapters.fake_discord import APP_ID, FakeDiscord, member
+from tests.adapters.fake_discord import APP_ID, FakeDiscord, interaction, meet_command, member
 from tests.commands.conftest import Bench, make_bench
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
@@ -40,29 +40,13 @@ class DiscordRig:
         self, sub: str, options: dict[str, Any], who: tuple[str, str] = ALICE, permissions: int = 0
     ) -> str:
         interaction_id = str(next(_ids))
-        payload = self._base(interaction_id, who, permissions) | {
-            "type": 2,
-            "data": {
-                "id": "9000",
-                "name": "meet",
-                "type": 1,
-                "options": [
-                    {
-                        "type": 1,
-                        "name": sub,
-                        "options": [
-                            {"type": _kind(v), "name": k, "value": v} for k, v in options.items()
-                        ],
-                    }
-                ],
-            },
-        }
+        payload = meet_command(interaction_id, sub, options, who, GUILD, CHANNEL, permissions)
         self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
         return interaction_id
 
     def press(self, custom_id: str, who: tuple[str, str] = BOB, in_dm: bool = False) -> str:
         interaction_id = str(next(_ids))
-        payload = self._base(interaction_id, who, 0) | {
+        payload = interaction(interaction_id, who, GUILD, CHANNEL) | {
             "type": 3,
             "data": {"component_type": 2, "custom_id": custom_id},
             "message": {
@@ -105,35 +89,6 @@ class DiscordRig:
         self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
         return interaction_id
 
-    @staticmethod
-    def _base(interaction_id: str, who: tuple[str, str], permissions: int) -> dict[str, Any]:
-        return {
-            "id": interaction_id,
-            "application_id": APP_ID,
-            "token": f"tok{interaction_id}",
-            "version": 1,
-            "guild_id": GUILD,
-            "channel_id": CHANNEL,
-            "channel": {
-                "id": CHANNEL,
-                "type": 0,
-                "guild_id": GUILD,
-                "name": "general",
-                "position": 0,
-                "permission_overwrites": [],
-                "nsfw": False,
-                "parent_id": None,
-            },
-            "member": member(who[0], who[1], permissions),
-            "app_permissions": "0",
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {},
-            "context": 0,
-            "attachment_size_limit": 8388608,
-        }
-
     def callback(self, interaction_id: str) -> dict[str, Any]:
         found = self.fake.find("POST", f"/interactions/{interaction_id}/")
         assert found, "no interaction callback"
@@ -144,10 +99,6 @@ class DiscordRig:
 
     def dms(self, user_id: str) -> list[dict[str, Any]]:
         return self.fake.messages_to(self.fake.dm_channel(user_id))
-
-
-def _kind(value: object) -> int:
-    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
 
 
 @pytest.fixture
@@ -354,7 +305,7 @@ async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     rig.command("create", {"title": "Algebra 101"})
     await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
     interaction_id = str(next(_ids))
-    payload = rig._base(interaction_id, BOB, 0) | {
+    payload = interaction(interaction_id, BOB, GUILD, CHANNEL) | {
         "type": 4,
         "data": {
             "id": "9000",

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
 from bot import cli
 from bot.config import parse_config
 from bot.run import run
 from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
+from tests.adapters.fake_discord import APP_ID, FakeDiscord, meet_command
 from tests.adapters.fake_slack import FakeSlack
+
+GUILD, CHANNEL = "420000000000000042", "770000000000000077"
 
 
 async def test_run_serves_slack_until_stopped(tmp_path):
@@ -54,6 +61,52 @@ async def test_run_serves_slack_until_stopped(tmp_path):
         assert await asyncio.wait_for(running, 15) == 0
     await fake.stop()
     assert (tmp_path / "run.db").exists()
+
+
+async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, monkeypatch):
+    # The whole Discord path as `meetbot run` starts it: login, command sync, the gateway
+    # handshake, an interaction arriving over the gateway, the answers over REST.
+    fake = FakeDiscord()
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    await fake.start()
+    # discord.py connects to its built-in gateway address (only sharding asks REST for one).
+    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+    async with SimulatedProviders() as sims:
+        bbb = sims.providers_config().bigbluebutton
+        assert bbb is not None
+        config = parse_config(
+            "providers:\n"
+            f"  bigbluebutton: {{url: '{bbb.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
+            f"storage: {{url: 'sqlite:///{tmp_path / 'run.db'}'}}\n"
+            "discord:\n"
+            "  token: discord-run-token\n"
+            f"  application_id: {APP_ID}\n"
+            f"  guilds: [{GUILD}]\n"
+            f"  api_url: {fake.url}\n",
+            env={},
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(run(config, stop))
+        await fake.wait_until(lambda: bool(fake.find("GATEWAY", "IDENTIFY")))
+        assert fake.find("GATEWAY", "IDENTIFY")[0].body["token"] == "discord-run-token"
+        assert fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
+        await fake.dispatch(
+            "INTERACTION_CREATE",
+            meet_command(
+                "610000000000000001",
+                "create",
+                {"title": "Weekly"},
+                ("501", "alice"),
+                GUILD,
+                CHANNEL,
+            ),
+        )
+        await fake.wait_until(lambda: bool(fake.messages_to(fake.dm_channel("501"))))
+        assert fake.messages_to(CHANNEL)[0]["embeds"][0]["title"] == "Weekly"
+        assert "role=MODERATOR" in fake.messages_to(fake.dm_channel("501"))[0]["content"]
+        stop.set()
+        assert await asyncio.wait_for(running, 15) == 0
+    await fake.stop()
 
 
 async def test_run_without_a_chat_platform_says_what_to_do(tmp_path, capsys):
