@@ -116,7 +116,10 @@ class FakeDiscord:
                     await socket.send_json({"op": 11, "d": None, "s": None, "t": None})
                 elif frame["op"] == 2:  # identify
                     await self._record(Request("GATEWAY", "IDENTIFY", frame["d"]))
-                    await self.dispatch("READY", self._ready())
+                    ready = self._ready()
+                    if "shard" in frame["d"]:  # a sharded client is told which shard it is
+                        ready["shard"] = frame["d"]["shard"]
+                    await self.dispatch("READY", ready)
         finally:
             self._sockets.remove(socket)
         return socket

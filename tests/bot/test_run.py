@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 import discord
+import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
 
@@ -63,7 +64,8 @@ async def test_run_serves_slack_until_stopped(tmp_path):
     assert (tmp_path / "run.db").exists()
 
 
-async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sharded", [False, True])
+async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, monkeypatch, sharded):
     # The whole Discord path as `meetbot run` starts it: login, command sync, the gateway
     # handshake, an interaction arriving over the gateway, the answers over REST.
     fake = FakeDiscord()
@@ -82,13 +84,16 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
             "  token: discord-run-token\n"
             f"  application_id: {APP_ID}\n"
             f"  guilds: [{GUILD}]\n"
-            f"  api_url: {fake.url}\n",
+            f"  api_url: {fake.url}\n"
+            f"  sharded: {str(sharded).lower()}\n",
             env={},
         )
         stop = asyncio.Event()
         running = asyncio.create_task(run(config, stop))
         await fake.wait_until(lambda: bool(fake.find("GATEWAY", "IDENTIFY")))
-        assert fake.find("GATEWAY", "IDENTIFY")[0].body["token"] == "discord-run-token"
+        identify = fake.find("GATEWAY", "IDENTIFY")[0].body
+        assert identify["token"] == "discord-run-token"
+        assert ("shard" in identify) is sharded  # AutoShardedClient names its shard
         assert fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
         await fake.dispatch(
             "INTERACTION_CREATE",
