@@ -38,6 +38,11 @@ CLOSED_DM_CODES = {50007, 50278}  # cannot send to this user / no mutual guilds
 CLOSED_DM_MEMORY_SECONDS = 3600.0
 NO_MENTIONS = discord.AllowedMentions.none()
 
+# meetbot never joins voice channels: discord.py's start-up warnings about missing voice
+# libraries would only worry operators.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 class MeetButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
