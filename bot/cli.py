@@ -26,6 +26,7 @@ from bot import run as running
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
 from bot.simulated import Ports, SimulatedProviders
+from commands.store import StoreError
 from providers.base import ProviderError
 
 DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         return await running.run(config, stop)
-    except ValueError as error:
+    except (ValueError, StoreError) as error:
         print(f"meetbot run: {error}", file=sys.stderr)
         return 2
 
@@ -187,7 +188,11 @@ async def console(args: argparse.Namespace) -> int:
     config = _config(args.config, "console")
     if config is None:
         return 2
-    return await terminal.console(config)
+    try:
+        return await terminal.console(config)
+    except StoreError as error:
+        print(f"meetbot console: {error}", file=sys.stderr)
+        return 2
 
 
 async def demo(_args: argparse.Namespace) -> int:

@@ -36,6 +36,10 @@ from commands.store.schema import (
 )
 from providers.base import MeetingSettings, Role, Room
 
+# The layout of the tables; raised whenever a change needs existing stores to be converted.
+SCHEMA_VERSION = 1
+SCHEMA_KEY = "meetbot.schema_version"
+
 
 class StoreError(Exception):
     """The store could not do what was asked; the message names what, never the SQL."""
@@ -95,7 +99,26 @@ class MeetingStore:
         except SQLAlchemyError as error:
             await engine.dispose()
             raise StoreError(f"cannot open the store at {url}: {type(error).__name__}") from error
-        return cls(engine)
+        store = cls(engine)
+        try:
+            await store._check_schema(url)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return store
+
+    async def _check_schema(self, url: str) -> None:
+        # create_all adds missing tables but never changes existing ones: a store written by
+        # another layout must stop the bot with a clear word, not fail on the first query.
+        found = await self.get_value(SCHEMA_KEY)
+        if found is None:
+            await self.set_value(SCHEMA_KEY, str(SCHEMA_VERSION))
+        elif found != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"the store at {url} has layout version {found}, and this meetbot reads "
+                f"version {SCHEMA_VERSION}; use the meetbot release that wrote it, or a new "
+                "storage.url"
+            )
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -188,3 +188,19 @@ def test_unknown_subcommand_is_a_usage_error(capsys):
         cli.main(["nonsense"])
     assert caught.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["console", "run"])
+def test_a_store_that_cannot_open_is_one_clear_line(tmp_path, capsys, command):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "providers:\n"
+        "  bigbluebutton: {url: 'http://127.0.0.1:9/bigbluebutton/api', secret: s3cret-s3cret}\n"
+        f"storage: {{url: 'sqlite:///{tmp_path / 'missing' / 'meetbot.db'}'}}\n"
+        "slack: {mode: socket, bot_token: xoxb-1, app_token: xapp-1, api_url: 'http://127.0.0.1:9/'}\n"
+    )
+    assert cli.main([command, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"meetbot {command}: cannot open the store" in err
+    assert "does not exist" in err
+    assert "Traceback" not in err

@@ -156,3 +156,13 @@ def test_url_translation():
 async def test_unopenable_store_is_a_store_error(tmp_path):
     with pytest.raises(StoreError, match="cannot open the store"):
         await MeetingStore.open(f"sqlite:///{tmp_path / 'missing-dir' / 'm.db'}")
+
+
+async def test_a_store_of_another_layout_is_refused_clearly(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = await MeetingStore.open(url)
+    assert await store.get_value("meetbot.schema_version") == "1"
+    await store.set_value("meetbot.schema_version", "7")
+    await store.close()
+    with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 1"):
+        await MeetingStore.open(url)
