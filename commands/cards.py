@@ -53,7 +53,7 @@ def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> C
     ]
     schedule = meeting.schedule
     if meeting.state is MeetingState.SCHEDULED and schedule.start is not None:
-        fields.append(CardField("Starts", when(schedule.start, zone)))
+        fields.append(CardField("Starts", when(schedule.start, zone), moment=schedule.start))
     if schedule.duration_minutes:
         fields.append(CardField("Duration", f"{schedule.duration_minutes} min"))
     if schedule.rrule:

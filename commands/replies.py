@@ -11,6 +11,7 @@ the constructor enforces, so no code path can post a moderator link in a channel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from commands.model import ChatUser
@@ -41,6 +42,9 @@ class Button:
 class CardField:
     name: str
     value: str
+    # A point in time: platforms that can show it in each viewer's own time zone do so (a
+    # channel card is read in many zones), and `value` is what the others show.
+    moment: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -376,11 +376,12 @@ class DiscordDirectory:
 def _embed(card: Card) -> discord.Embed:
     embed = discord.Embed(title=truncate(card.title, 256))
     for field in card.fields[:25]:
-        embed.add_field(
-            name=truncate(escape_discord(field.name), 256),
-            value=truncate(escape_discord(field.value), 1024) or "-",
-            inline=True,
-        )
+        value = truncate(escape_discord(field.value), 1024) or "-"
+        if field.moment is not None:
+            # Discord shows a timestamp token in each reader's own time zone.
+            epoch = int(field.moment.timestamp())
+            value = f"<t:{epoch}:F> (<t:{epoch}:R>)"
+        embed.add_field(name=truncate(escape_discord(field.name), 256), value=value, inline=True)
     if card.link:
         embed.url = card.link
     return embed

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands.render import escape_slack, truncate
-from commands.replies import ButtonAction, Card, Reply
+from commands.replies import ButtonAction, Card, CardField, Reply
 
 ACTION_IDS = {
     ButtonAction.JOIN: "meet_join",
@@ -39,12 +39,22 @@ def blocks_of(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
+def _field_value(field: CardField) -> str:
+    if field.moment is None:
+        return escape_slack(field.value)
+    # Slack shows a date token in each reader's own time zone; the text after | is the fallback
+    # (it cannot hold | or >, which our own date text never does).
+    epoch = int(field.moment.timestamp())
+    fallback = escape_slack(field.value).replace("|", "/")
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
 def card_blocks(card: Card) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _section(f"*{escape_slack(card.title)}*")]
     fields = [
         {
             "type": "mrkdwn",
-            "text": truncate(f"*{escape_slack(f.name)}*\n{escape_slack(f.value)}", FIELD_LIMIT),
+            "text": truncate(f"*{escape_slack(f.name)}*\n{_field_value(f)}", FIELD_LIMIT),
         }
         for f in card.fields[:MAX_FIELDS]
     ]

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,15 @@ async def test_create_defers_posts_a_card_and_dms_the_creator(rig: DiscordRig):
     assert "direct message" in note["content"]
     for request in fake.find("POST", "/channels/") + fake.find("POST", "/webhooks/"):
         assert request.body["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_scheduled_cards_start_shows_in_each_readers_own_zone(rig: DiscordRig):
+    rig.command("create", {"title": "Review", "start": "2026-12-01 14:30"})
+    await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
+    fields = rig.fake.messages_to(CHANNEL)[0]["embeds"][0]["fields"]
+    starts = next(f["value"] for f in fields if f["name"] == "Starts")
+    epoch = int(datetime(2026, 12, 1, 14, 30, tzinfo=UTC).timestamp())  # no zone known: UTC
+    assert starts == f"<t:{epoch}:F> (<t:{epoch}:R>)"
 
 
 async def test_join_button_works_for_each_presser_and_end_checks_roles(rig: DiscordRig):

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
@@ -170,6 +171,22 @@ async def test_create_posts_a_card_and_dms_the_creator_a_moderator_link(rig: Sla
     assert "sent you a direct message" in response_texts(fake)[0]
     assert all(
         c.authorization == "Bearer xoxb-test" for c in fake.calls if c.method != "response_url"
+    )
+
+
+async def test_a_scheduled_cards_start_shows_in_each_readers_own_zone(rig: SlackRig):
+    # Alice is in Europe/Berlin: her date is read there; the card carries a Slack date token.
+    await rig.command('create Review --start "2026-12-01 14:30"')
+    fake = rig.fake
+    await fake.wait_until(
+        lambda: any(c.params["channel"] == "C1" for c in fake.of("chat.postMessage"))
+    )
+    card = next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "C1")
+    epoch = int(datetime(2026, 12, 1, 13, 30, tzinfo=UTC).timestamp())
+    shown = blocks_text(card.params)
+    assert (
+        f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|Tue 01 Dec 2026 14:30 (Europe/Berlin)>"
+        in shown
     )
 
 
