@@ -8,7 +8,9 @@ starts with an idempotent `create`, and settings and title changes apply from th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from functools import cached_property
 
 from providers.base import (
     Attendee,
@@ -72,6 +74,21 @@ class BigBlueButtonClient(BigBlueButtonApi):
         }
     )
 
+    #: How long a create's answer is trusted before the next join asks again. BBB removes an
+    #: empty meeting a minute or more after the last person left (meetingExpire... settings),
+    #: so a shorter time than that keeps links valid without one create per join.
+    live_seconds = 15.0
+
+    @cached_property
+    def _live(self) -> dict[str, tuple[float, str | None]]:
+        """meeting id -> (when the server last confirmed it, its createTime)"""
+        return {}
+
+    @cached_property
+    def _opening(self) -> dict[str, asyncio.Lock]:
+        """meeting id -> the lock that makes concurrent joins share one create"""
+        return {}
+
     # -- MeetingProvider ----------------------------------------------------------------------
 
     async def health(self) -> ProviderHealth:
@@ -120,6 +137,8 @@ class BigBlueButtonClient(BigBlueButtonApi):
 
     async def end(self, room: Room) -> None:
         """Ask the server to end the meeting; `status` shows ENDED a few moments later."""
+        self._live.pop(room.room_id, None)
+        self._opening.pop(room.room_id, None)
         await self.end_meeting(room.room_id)
 
     async def start_session(self, room: Room, moderator: Participant) -> SessionStart:
@@ -128,15 +147,31 @@ class BigBlueButtonClient(BigBlueButtonApi):
         return SessionStart(room=await self._create(room, "start_session"))
 
     async def join_link(self, room: Room, participant: Participant, role: Role) -> JoinLink:
-        """A signed link for this session only (it carries the createTime); no HTTP call."""
+        """A signed link to the meeting as it lives on the server now.
+
+        BBB removes a meeting nobody joined within minutes of its create, or that everyone
+        left; a link signed for it would be refused. So the meeting is created again if need be
+        (create is idempotent: a live meeting comes back unchanged) and the link carries the
+        createTime of the meeting that is there. A burst of joins shares one create call.
+        """
         url = self.join_url(
             room.room_id,
             participant.display_name,
             role,
             user_id=participant.user_id,
-            create_time=room.create_time,
+            create_time=await self._live_create_time(room),
         )
         return JoinLink(url, role)
+
+    async def _live_create_time(self, room: Room) -> str | None:
+        lock = self._opening.setdefault(room.room_id, asyncio.Lock())
+        async with lock:
+            confirmed = self._live.get(room.room_id)
+            if confirmed is not None and time.monotonic() - confirmed[0] < self.live_seconds:
+                return confirmed[1]
+            live = await self._create(room, "join_link")
+            self._live[room.room_id] = (time.monotonic(), live.create_time)
+            return live.create_time
 
     async def status(self, room: Room) -> RoomStatus:
         # isMeetingRunning is the documented "is anyone in it" answer; getMeetingInfo adds
@@ -145,7 +180,9 @@ class BigBlueButtonClient(BigBlueButtonApi):
             self.is_meeting_running(room.room_id), self._meeting_info_or_none(room.room_id)
         )
         if info is None:
-            return RoomStatus(RoomState.ABSENT, detail="not on the server")
+            # The server dropped it while empty (or it ended and was cleaned up); the next
+            # join opens it again (see join_link), so for people it is waiting, not gone.
+            return RoomStatus(RoomState.WAITING, detail="idle; the next join opens it again")
         if info.forcibly_ended or info.end_time is not None:
             state = RoomState.ENDED
         elif running:

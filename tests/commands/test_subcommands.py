@@ -14,6 +14,7 @@ from commands.model import ChatUser, Conversation, MeetingState, Platform, Tenan
 from commands.policy import RolePolicy, RolePolicyConfig, TenantOverride
 from commands.reminders import ReminderDesk
 from commands.replies import Reply, Visibility
+from providers.bigbluebutton import BigBlueButtonClient
 
 from .conftest import Bench, make_bench, only, person
 
@@ -111,6 +112,23 @@ async def test_part_of_an_open_meetings_title_finds_it_but_never_guesses(bench: 
     assert "No meeting called 'algebra'" in texts(
         await bench.router.dispatch(stranger, other, "join algebra")
     )
+
+
+async def test_a_bigbluebutton_meeting_dropped_while_empty_still_takes_joins(bench: Bench):
+    mid = meeting_id(await bench.say(ALICE, "create Lab"))
+    bbb = bench.providers["bigbluebutton"]
+    assert isinstance(bbb, BigBlueButtonClient)
+    bench.sims.bigbluebutton.meetings.pop(mid)  # nobody came within the server's few minutes
+    bbb.live_seconds = 0
+    status = texts(await bench.say(BOB, "status Lab"))
+    assert "Lab (id " in status
+    assert "is running" in status, "an idle room is not an ended meeting"
+    joined = await bench.say(BOB, "join Lab")
+    link = only(joined, Visibility.DIRECT)[0].card.link  # type: ignore[union-attr]
+    assert link is not None
+    async with httpx.AsyncClient(follow_redirects=True) as browser:
+        assert (await browser.get(link)).status_code == 200
+    assert bench.sims.bigbluebutton.meetings[mid].attendees
 
 
 async def test_attendance_recordings_history_on_bigbluebutton(bench: Bench):

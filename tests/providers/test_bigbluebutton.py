@@ -3,6 +3,7 @@ neutral provider flow, hard names in join links, idempotent create, and each err
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -229,6 +230,39 @@ async def test_a_new_session_after_the_end_refuses_old_links(setup: Setup) -> No
     assert (await client.status(fresh)).state is RoomState.RUNNING
 
 
+async def test_a_meeting_the_server_removed_while_empty_is_opened_again_on_join(
+    setup: Setup,
+) -> None:
+    # Real servers drop a meeting nobody joined within minutes of its create (and one that
+    # everyone left); a class joining later must still get links that work.
+    client = setup.client
+    room = await client.create_room(spec())
+    early = await client.join_link(room, ALICE, Role.MODERATOR)
+    setup.sim.meetings.pop(room.room_id)  # what the server does to an empty meeting
+    client.live_seconds = 0  # the next join asks the server again
+    late = await client.join_link(room, BOB, Role.ATTENDEE)
+    assert (await open_link(late.url)).status_code == 200
+    assert (await client.status(room)).state is RoomState.RUNNING
+    assert "mismatchCreateTimeParam" in str((await open_link(early.url)).url)
+
+
+async def test_a_burst_of_joins_shares_one_create(setup: Setup) -> None:
+    client = setup.client
+    room = await client.create_room(spec())
+    before = len(setup.sim.received)
+    links = await asyncio.gather(
+        *(
+            client.join_link(room, Participant(f"u{i}", f"Student {i}"), Role.ATTENDEE)
+            for i in range(50)
+        )
+    )
+    assert [call for call, _ in setup.sim.received[before:]] == ["create"]
+    assert len({link.url for link in links}) == 50
+    assert all(
+        parse_qs(urlsplit(link.url).query)["createTime"] == [room.create_time] for link in links
+    )
+
+
 async def test_changes_apply_from_the_next_session(setup: Setup) -> None:
     client = setup.client
     room = await client.create_room(spec())
@@ -250,7 +284,7 @@ async def test_changes_apply_from_the_next_session(setup: Setup) -> None:
 async def test_a_room_that_is_not_on_the_server(setup: Setup) -> None:
     room = (await setup.client.create_room(spec())).evolve(room_id="mb-gone")
     status = await setup.client.status(room)
-    assert status.state is RoomState.ABSENT
+    assert status.state is RoomState.WAITING, "a join opens it again"
     assert await setup.client.attendance(room) == []
     assert await setup.client.recordings(room) == []
     with pytest.raises(ProviderNotFound) as caught:
