@@ -109,6 +109,11 @@ class ConsoleChat:
         self.say(f"\n[meetbot] reminder for {clean(meeting.title)}")
         self.show([reply])
 
+    async def refresh(self, meeting: Meeting, reply: Reply) -> None:
+        """A card updated in place, shown as the new card."""
+        self.say(f"\n[meetbot] the card of {clean(meeting.title)} now reads")
+        self.show([reply])
+
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.say(self.render(reply))

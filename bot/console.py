@@ -26,6 +26,7 @@ from commands.policy import RolePolicy, RolePolicyConfig
 from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
 from commands.store import MeetingStore
+from commands.watch import MeetingWatch
 
 
 def utc_now() -> datetime:
@@ -71,6 +72,7 @@ async def run_console(
             {Platform.CONSOLE: chat},
             utc_now,
             interval=reminders.check_seconds,
+            watch=MeetingWatch(service, policy),
         )
         stop = asyncio.Event()
         posting = asyncio.create_task(loop.run(stop))

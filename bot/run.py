@@ -23,6 +23,7 @@ from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
 from commands.service import MeetingService
 from commands.store import MeetingStore
+from commands.watch import MeetingWatch
 
 log = logging.getLogger("meetbot")
 
@@ -109,6 +110,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             announcers,
             utc_now,
             interval=config.reminders.check_seconds,
+            watch=MeetingWatch(service, service.policy),
         )
         loop_task = asyncio.create_task(reminders.run(stop))
         stack.push_async_callback(_finish, loop_task, stop)

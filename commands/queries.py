@@ -60,7 +60,7 @@ class MeetingQueries:
             RoomState.ABSENT,
         ):
             # Ended on the provider side (timeout, ended from the meeting itself): catch up.
-            meeting = await self.service.end_meeting(meeting)
+            meeting = await self.service.end_meeting(meeting, ended_on_provider=True)
         return meeting, status
 
     async def attendance(

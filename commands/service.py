@@ -304,9 +304,11 @@ class MeetingService:
         joined = await self.store.join_log(meeting.tenant, meeting.id)
         return len({e.user_key for e in joined if since is None or e.at >= since})
 
-    async def end_meeting(self, meeting: Meeting) -> Meeting:
+    async def end_meeting(self, meeting: Meeting, *, ended_on_provider: bool = False) -> Meeting:
+        """End the meeting on its provider (unless it already ended there) and in our records;
+        a repeating meeting goes back to waiting for its next occurrence."""
         provider = self.provider_for(meeting)
-        if meeting.state is MeetingState.RUNNING:
+        if meeting.state is MeetingState.RUNNING and not ended_on_provider:
             await provider.end(meeting.room)
         now = self.clock()
         sessions = await self.store.sessions(meeting.tenant, meeting.id)

@@ -247,6 +247,11 @@ class DiscordAdapter:
                 kwargs["view"] = view
         return kwargs
 
+    def edit_arguments(self, reply: Reply, tenant: Tenant) -> dict[str, Any]:
+        """edit() arguments: as for send(), and a card without buttons removes the old ones
+        (an edit without `view` would keep Join and End on an ended meeting's card)."""
+        return {"view": None} | self.message(reply, tenant)
+
     def _view(self, card: Card, guild_id: int) -> discord.ui.View | None:
         if not card.buttons:
             return None
@@ -274,7 +279,7 @@ class DiscordAdapter:
                     channel = self.client.get_partial_messageable(int(channel_id))
                     for ref in here:
                         message = channel.get_partial_message(int(ref.partition("/")[2]))
-                        await message.edit(**{k: v for k, v in kwargs.items()})
+                        await message.edit(**self.edit_arguments(reply, invoker.tenant))
                     return
             target = self.client.get_partial_messageable(int(channel_id))
             posted = await target.send(**kwargs)
@@ -335,6 +340,14 @@ class DiscordAdapter:
         await self.router.service.remember_card(
             meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted.id}"
         )
+
+    async def refresh(self, meeting: Meeting, reply: Reply) -> None:
+        """Update the meeting's cards in place (it ended without a command)."""
+        message = self.edit_arguments(reply, meeting.tenant)
+        for ref in meeting.card_refs:
+            channel_id, _, message_id = ref.partition("/")
+            channel = self.client.get_partial_messageable(int(channel_id))
+            await channel.get_partial_message(int(message_id)).edit(**message)
 
     # -- command sync -------------------------------------------------------------------------
 

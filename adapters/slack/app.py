@@ -155,6 +155,10 @@ class SlackAdapter:
         """Post a reminder (or any channel reply) for `meeting` without a command behind it."""
         await self.delivery.announce(self.app.client, meeting, reply)
 
+    async def refresh(self, meeting: Meeting, reply: Reply) -> None:
+        """Update the meeting's cards in place (it ended without a command)."""
+        await self.delivery.refresh(self.app.client, meeting, reply)
+
     def _router_for(self, client: AsyncWebClient) -> CommandRouter:
         """The router with a directory that resolves mentions through this request's client."""
         return self.router.with_directory(self.people.directory(client))

@@ -108,6 +108,14 @@ class SlackDelivery:
             meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted['ts']}"
         )
 
+    async def refresh(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
+        """Show `reply` in place of every card of the meeting posted so far."""
+        for ref in meeting.card_refs:
+            channel, _, ts = ref.partition("/")
+            await client.chat_update(
+                channel=channel, ts=ts, text=text_of(reply), blocks=blocks_of(reply)
+            )
+
     async def _direct(
         self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser
     ) -> None:

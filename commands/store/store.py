@@ -174,6 +174,18 @@ class MeetingStore:
         async with self._sessions() as session:
             return [_meeting(row) for row in (await session.scalars(query)).all()]
 
+    async def running_meetings(self, limit: int = 1000) -> list[Meeting]:
+        """Running meetings of every tenant, oldest start first: for the bot's own upkeep,
+        never for an answer to a user (which stays inside their tenant)."""
+        query = (
+            select(MeetingRow)
+            .where(MeetingRow.state == MeetingState.RUNNING.value)
+            .order_by(MeetingRow.started_at, MeetingRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [_meeting(row) for row in (await session.scalars(query)).all()]
+
     async def resolve(self, tenant: Tenant, reference: str, *, limit: int = 50) -> list[Meeting]:
         """Meetings of `tenant` whose id is `reference` or whose title is it (any case), in one
         query: this runs on every join, so it stays a single round trip."""

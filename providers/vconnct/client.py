@@ -311,6 +311,23 @@ class VConnctClient(ProviderClient):
             latest = await self._latest_session(room)
             started = latest.session_start_time if latest is not None else None
             return RoomStatus(RoomState.RUNNING, started_at=started, detail="running")
+        if room.session_id is not None:
+            # The room outlives its sessions: the one we started has ended if it has an end.
+            ours = next(
+                (
+                    s
+                    for s in await self.list_sessions(room.room_id)
+                    if s.session_id == room.session_id
+                ),
+                None,
+            )
+            if ours is not None and ours.session_end_time is not None:
+                return RoomStatus(
+                    RoomState.ENDED,
+                    started_at=ours.session_start_time,
+                    ended_at=ours.session_end_time,
+                    detail="session ended",
+                )
         return RoomStatus(RoomState.WAITING, detail="not running")
 
     async def attendance(

@@ -21,6 +21,7 @@ from adapters.discord.group import build_group
 from bot.simulated import SimulatedProviders
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.spec import MEET
+from commands.watch import MeetingWatch
 from tests.adapters.fake_discord import APP_ID, FakeDiscord, interaction, meet_command, member
 from tests.commands.conftest import Bench, make_bench
 
@@ -188,6 +189,7 @@ async def test_join_button_works_for_each_presser_and_end_checks_roles(rig: Disc
     await fake.wait_until(lambda: bool(fake.find("PATCH", f"/channels/{CHANNEL}/messages/")))
     edit = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")[0].body
     assert "ended" in edit["content"]
+    assert edit["components"] == [], "the ended card loses its buttons"
     await fake.wait_until(lambda: bool(fake.find("DELETE", f"/webhooks/{APP_ID}/tok{ended}")))
 
 
@@ -208,6 +210,19 @@ async def test_buttons_keep_working_after_a_restart(rig: DiscordRig):
     await fake.wait_until(lambda: bool(rig.dms(BOB[0])))
     assert rig.callback(pressed)["type"] == 5
     assert parse_qs(urlsplit(link_of(rig.dms(BOB[0])[0])).query)["role"] == ["VIEWER"]
+
+
+async def test_a_card_is_updated_in_place_when_the_meeting_ends_by_itself(rig: DiscordRig):
+    fake = rig.fake
+    created = rig.command("create", {"title": "Sprint", "duration": "30m"})
+    await fake.wait_until(lambda: bool(rig.followups(created)))  # the card is remembered
+    rig.bench.clock.advance(minutes=30)
+    [update] = await MeetingWatch(rig.bench.service).sweep(rig.bench.clock.now)
+    await rig.adapter.refresh(update.meeting, update.reply)
+    [edit] = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")
+    assert "Sprint ended: its 30 min were up" in edit.body["content"]
+    assert edit.body["components"] == [], "no buttons on an ended card"
+    assert edit.body["allowed_mentions"] == {"parse": []}
 
 
 async def test_closed_dm_falls_back_to_an_ephemeral_followup_once(rig: DiscordRig):

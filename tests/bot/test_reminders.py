@@ -14,6 +14,7 @@ from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.reminders import ReminderDesk
 from commands.store import MeetingStore
+from commands.watch import MeetingWatch
 from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
 from tests.commands.conftest import Bench, make_bench, person
 
@@ -115,3 +116,32 @@ async def test_an_undeliverable_reminder_is_given_up_after_a_few_tries(setup):
         assert await loop.tick() == 0
     assert await bench.store.due_reminders(bench.clock.now) == []
     assert len(reminders_in(fake)) == MAX_FAILURES
+
+
+async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place(setup):
+    bench, fake, adapter = setup
+    loop = ReminderLoop(
+        ReminderDesk(bench.store),
+        {Platform.SLACK: adapter},
+        bench.clock,
+        watch=MeetingWatch(bench.service),
+    )
+    await bench.say(ALICE, 'create Lab --start "tomorrow 9:00" --remind 10 --duration 45m')
+    bench.clock.advance(hours=24, minutes=51)
+    assert await loop.tick() == 1  # the reminder card, remembered as the meeting's card
+    [meeting] = await bench.store.find_meetings(bench.channel.tenant)
+    [card_ref] = meeting.card_refs
+    bench.clock.advance(minutes=9)
+    await bench.say(ALICE, "join Lab")
+    bench.clock.advance(minutes=44)
+    await loop.tick()
+    assert fake.of("chat.update") == [], "not yet"
+
+    bench.clock.advance(minutes=1)
+    await loop.tick()
+    [update] = fake.of("chat.update")
+    assert f"{update.params['channel']}/{update.params['ts']}" == card_ref
+    assert "Lab ended: its 45 min were up; 1 person joined." in str(update.params["text"])
+    assert '"action_id": "meet_join"' not in blocks_text(update.params), "no Join on an ended card"
+    await loop.tick()
+    assert len(fake.of("chat.update")) == 1, "once"

@@ -130,6 +130,9 @@ async def test_neutral_flow(vc):
     assert [s.session_id for s in await client.sessions(room)] == [room.session_id]
 
     await client.end(room)
+    ended = await client.status(room)
+    assert ended.state is RoomState.ENDED, "the session we started has ended"
+    assert ended.ended_at is not None
     recordings = await client.recordings(room)
     assert [r.session_id for r in recordings] == [room.session_id]
 

@@ -1,0 +1,113 @@
+"""Keeping running meetings in step with the clock and with their provider.
+
+A meeting created with `--duration` ends when its time is up, on every provider (VConnct has
+no such setting, and BigBlueButton would only drop the room, leaving our card "running"). A
+meeting its provider reports ended (a moderator ended it from inside the meeting) is ended
+here too. Each change comes back as the updated channel card, for the adapter to show in place.
+Provider status is asked at most every `status_every` seconds per meeting, so a busy server is
+not polled on every tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from commands import cards
+from commands.model import Meeting, MeetingState
+from commands.policy import RolePolicy
+from commands.replies import Reply
+from commands.service import MeetingService
+from providers.base import Capability, ProviderError, RoomState
+
+log = logging.getLogger("meetbot.watch")
+
+
+@dataclass(frozen=True)
+class CardUpdate:
+    """A meeting whose state changed without a command, and its card as it should look now."""
+
+    meeting: Meeting
+    reply: Reply
+
+
+class MeetingWatch:
+    def __init__(
+        self,
+        service: MeetingService,
+        policy: RolePolicy | None = None,
+        *,
+        status_every: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.policy = policy
+        self.status_every = status_every
+        self.monotonic = monotonic
+        self._asked: dict[str, float] = {}  # meeting id -> when its provider was last asked
+
+    async def sweep(self, now: datetime) -> list[CardUpdate]:
+        updates = []
+        running = await self.service.store.running_meetings()
+        # Forget meetings that stopped running by a command since the last sweep.
+        alive = {meeting.id for meeting in running}
+        self._asked = {key: at for key, at in self._asked.items() if key in alive}
+        for meeting in running:
+            try:
+                update = await self._check(meeting, now)
+            except ProviderError as error:
+                # The provider is down or confused: the meeting stays as it is until next time.
+                log.info("could not check meeting %s: %s", meeting.id, error)
+                continue
+            if update is not None:
+                updates.append(update)
+        return updates
+
+    async def _check(self, meeting: Meeting, now: datetime) -> CardUpdate | None:
+        duration = meeting.schedule.duration_minutes
+        started = meeting.started_at
+        if duration and started is not None and now >= started + timedelta(minutes=duration):
+            return await self._time_is_up(meeting, duration)
+        provider = self.service.provider_for(meeting)
+        if Capability.STATUS not in provider.capabilities or not self._due(meeting.id):
+            return None
+        status = await provider.status(meeting.room)
+        if status.state is not RoomState.ENDED:
+            return None
+        ended = await self.service.end_meeting(meeting, ended_on_provider=True)
+        return await self._card(ended, f"{ended.title} was ended from inside the meeting")
+
+    async def _time_is_up(self, meeting: Meeting, duration: int) -> CardUpdate:
+        try:
+            ended = await self.service.end_meeting(meeting)
+        except ProviderError as error:
+            # The provider may have ended it itself (BigBlueButton's own duration): our
+            # record must end all the same, or the card says "running" forever.
+            log.info("ending meeting %s after its duration: %s", meeting.id, error)
+            ended = await self.service.end_meeting(meeting, ended_on_provider=True)
+        return await self._card(ended, f"{ended.title} ended: its {duration} min were up")
+
+    async def _card(self, meeting: Meeting, headline: str) -> CardUpdate:
+        joined = await self.service.joined_count(meeting)
+        people = "1 person" if joined == 1 else f"{joined} people"
+        text = f"{headline}; {people} joined."
+        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
+            text += f" Next: {cards.when(meeting.schedule.start, self._zone(meeting))}."
+        return CardUpdate(
+            meeting, cards.channel_card_reply(meeting, text, self._zone(meeting), joined)
+        )
+
+    def _due(self, meeting_id: str) -> bool:
+        now = self.monotonic()
+        last = self._asked.get(meeting_id)
+        if last is not None and now - last < self.status_every:
+            return False
+        self._asked[meeting_id] = now
+        return True
+
+    def _zone(self, meeting: Meeting) -> tzinfo:
+        name = self.policy.timezone(meeting.tenant) if self.policy is not None else None
+        return cards.zone_named(name)
