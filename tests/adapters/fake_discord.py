@@ -334,10 +334,13 @@ def meet_command(
     guild: str,
     channel: str,
     permissions: int = 0,
+    *,
+    focused: str | None = None,
 ) -> dict[str, Any]:
-    """A `/meet SUB` slash command interaction with typed options."""
+    """A `/meet SUB` slash command interaction with typed options; with `focused`, the
+    autocomplete request Discord sends while that option is being typed."""
     return interaction(interaction_id, who, guild, channel, permissions) | {
-        "type": 2,
+        "type": 2 if focused is None else 4,
         "data": {
             "id": "9000",
             "name": "meet",
@@ -347,7 +350,9 @@ def meet_command(
                     "type": 1,
                     "name": sub,
                     "options": [
-                        {"type": _option_type(v), "name": k, "value": v} for k, v in options.items()
+                        {"type": _option_type(v), "name": k, "value": v}
+                        | ({"focused": True} if k == focused else {})
+                        for k, v in options.items()
                     ],
                 }
             ],

@@ -330,21 +330,9 @@ async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     rig.command("create", {"title": "Algebra 101"})
     await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
     interaction_id = str(next(_ids))
-    payload = interaction(interaction_id, BOB, GUILD, CHANNEL) | {
-        "type": 4,
-        "data": {
-            "id": "9000",
-            "name": "meet",
-            "type": 1,
-            "options": [
-                {
-                    "type": 1,
-                    "name": "join",
-                    "options": [{"type": 3, "name": "meeting", "value": "alg", "focused": True}],
-                }
-            ],
-        },
-    }
+    payload = meet_command(
+        interaction_id, "join", {"meeting": "alg"}, BOB, GUILD, CHANNEL, focused="meeting"
+    )
     rig.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
     await rig.fake.wait_until(
         lambda: bool(rig.fake.find("POST", f"/interactions/{interaction_id}/"))

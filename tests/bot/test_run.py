@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 import discord
 import pytest
@@ -20,17 +21,23 @@ from tests.adapters.fake_slack import FakeSlack
 GUILD, CHANNEL = "420000000000000042", "770000000000000077"
 
 
+def providers_and_storage(sims: SimulatedProviders, folder: Path) -> str:
+    """The config's head: the simulated BigBlueButton and a store in `folder`."""
+    bbb = sims.providers_config().bigbluebutton
+    assert bbb is not None
+    return (
+        "providers:\n"
+        f"  bigbluebutton: {{url: '{bbb.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
+        f"storage: {{url: 'sqlite:///{folder / 'run.db'}'}}\n"
+    )
+
+
 async def test_run_serves_slack_until_stopped(tmp_path):
     fake = FakeSlack()
     await fake.start()
     async with SimulatedProviders() as sims:
-        bbb = sims.providers_config().bigbluebutton
-        assert bbb is not None
         config = parse_config(
-            "providers:\n"
-            f"  bigbluebutton: {{url: '{bbb.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
-            f"storage: {{url: 'sqlite:///{tmp_path / 'run.db'}'}}\n"
-            "slack:\n"
+            providers_and_storage(sims, tmp_path) + "slack:\n"
             "  mode: socket\n"
             "  bot_token: xoxb-run\n"
             "  app_token: xapp-run\n"
@@ -74,13 +81,8 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
     # discord.py connects to its built-in gateway address (only sharding asks REST for one).
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
     async with SimulatedProviders() as sims:
-        bbb = sims.providers_config().bigbluebutton
-        assert bbb is not None
         config = parse_config(
-            "providers:\n"
-            f"  bigbluebutton: {{url: '{bbb.url}', secret: '{DEMO_BBB_SECRET}'}}\n"
-            f"storage: {{url: 'sqlite:///{tmp_path / 'run.db'}'}}\n"
-            "discord:\n"
+            providers_and_storage(sims, tmp_path) + "discord:\n"
             "  token: discord-run-token\n"
             f"  application_id: {APP_ID}\n"
             f"  guilds: [{GUILD}]\n"
