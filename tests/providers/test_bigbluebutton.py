@@ -34,6 +34,7 @@ from providers.errors import (
 )
 from providers.simulators._server import SimulatorServer
 from providers.simulators.bigbluebutton import BigBlueButtonSimulator
+from tests.providers.sleeps import SleepRecorder
 
 SECRET = "sim-shared-secret-0123456789"
 ALICE = Participant("slack:T1:UALICE", "Alice")
@@ -45,14 +46,6 @@ HARD_NAMES = [
     "Ünïcødé ✓ (x)!*~",
     "Алексей Иванов",
 ]
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @dataclass

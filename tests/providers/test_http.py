@@ -9,6 +9,7 @@ from aiohttp import web
 from providers._http import ProviderHttp, Redactor, RetryPolicy
 from providers.errors import ProviderUnavailable
 from providers.simulators._server import Simulator, SimulatorServer
+from tests.providers.sleeps import SleepRecorder
 
 
 class EchoSimulator(Simulator):
@@ -27,14 +28,6 @@ class EchoSimulator(Simulator):
     async def _ping(self, _request: web.Request) -> web.Response:
         self.hits += 1
         return web.Response(text="ok")
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture

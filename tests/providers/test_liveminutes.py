@@ -42,6 +42,7 @@ from providers.liveminutes import (
 )
 from providers.simulators._server import SimulatorServer
 from providers.simulators.liveminutes import LiveMinutesSimulator
+from tests.providers.sleeps import SleepRecorder
 
 SID, TOKEN = "AC-test-sid", "lm-auth-token-secret"
 BASIC = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
@@ -51,14 +52,6 @@ CAROL = Participant("slack:T1:UCAROL", "Carol", "carol@example.org")
 FORM = "application/x-www-form-urlencoded"
 ROOM = Room("liveminutes", "r", "T", host_id=HOST.user_id)
 LONG = "u" * 51
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @dataclass
