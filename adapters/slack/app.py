@@ -15,9 +15,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -27,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
-from adapters.slack.people import SlackPeople
+from adapters.slack.people import SlackPeople, slack_error
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
 from commands.router import CommandRouter
@@ -36,6 +38,10 @@ from commands.store import MeetingStore
 log = logging.getLogger("meetbot.slack")
 
 DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SlackSetupError(ValueError):
+    """Slack refused the configuration (a token, the API URL): said in one line at start."""
 
 
 class SlackAdapter:
@@ -173,9 +179,33 @@ class SlackAdapter:
         await site.start()
         return int(self._runner.addresses[0][1])
 
+    async def verify(self) -> None:
+        """Check the bot token once at start (auth.test), so a wrong one is one clear line
+        now rather than a failure at every command."""
+        try:
+            await self.app.client.auth_test()
+        except SlackApiError as error:
+            raise SlackSetupError(
+                f"Slack refused the bot token ({slack_error(error)}); check slack.bot_token"
+            ) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise SlackSetupError(
+                f"cannot reach the Slack API ({type(error).__name__}); check slack.api_url "
+                "and the network"
+            ) from None
+
     async def connect_socket_mode(self) -> None:
         if not self.app_token:
-            raise ValueError("Socket Mode needs slack.app_token (xapp-...)")
+            raise SlackSetupError("Socket Mode needs slack.app_token (xapp-...)")
+        # slack_sdk retries a failed connect forever, a refused token included: ask once
+        # ourselves, so a wrong token stops the start with one clear line.
+        try:
+            await self.app.client.apps_connections_open(app_token=self.app_token)
+        except SlackApiError as error:
+            raise SlackSetupError(
+                f"Slack refused the app token ({slack_error(error)}); check slack.app_token "
+                "(an xapp-... token with connections:write)"
+            ) from None
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
 

@@ -123,6 +123,34 @@ async def test_run_without_a_chat_platform_says_what_to_do(tmp_path, capsys):
     assert "configure `slack`" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("method", "said"),
+    [
+        ("auth.test", "Slack refused the bot token (invalid_auth); check slack.bot_token"),
+        ("apps.connections.open", "Slack refused the app token (invalid_auth)"),
+    ],
+)
+async def test_a_refused_slack_token_is_one_clear_line(tmp_path, capsys, method, said):
+    fake = FakeSlack(errors={method: "invalid_auth"})
+    await fake.start()
+    try:
+        async with SimulatedProviders() as sims:
+            config = tmp_path / "c.yaml"
+            config.write_text(
+                providers_and_storage(sims, tmp_path)
+                + "slack: {mode: socket, bot_token: xoxb-bad, app_token: xapp-bad, "
+                + f"api_url: '{fake.url}/api/'}}\n"
+            )
+            assert await cli.run(argparse.Namespace(config=str(config))) == 2
+    finally:
+        await fake.stop()
+    err = capsys.readouterr().err
+    assert said in err
+    assert "xoxb-bad" not in err
+    assert "xapp-bad" not in err
+    assert "Traceback" not in err
+
+
 async def test_slack_manifest_modes(tmp_path, capsys):
     assert await cli.slack_manifest(argparse.Namespace(config=None, url=None)) == 0
     socket = capsys.readouterr().out
