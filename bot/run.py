@@ -71,7 +71,11 @@ async def start_discord(
         router, store=store, clock=utc_now, guilds=tuple(config.guilds), sharded=config.sharded
     )
     adapter.client._application_id = config.application_id  # type: ignore[attr-defined]
-    task = asyncio.create_task(adapter.client.start(config.token.get_secret_value()))
+    try:
+        task = await adapter.start(config.token.get_secret_value())
+    except ValueError:
+        await adapter.close()
+        raise
     return adapter, task
 
 

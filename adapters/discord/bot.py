@@ -9,6 +9,7 @@ none, and user text is escaped besides.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -94,6 +95,10 @@ class ShardedMeetClient(_MeetClientMixin, discord.AutoShardedClient):
     pass
 
 
+class DiscordSetupError(ValueError):
+    """Discord refused the configuration (the token): said in one line at start."""
+
+
 class DiscordAdapter:
     """/meet in Discord; `client` is the discord.py client to `start(token)`."""
 
@@ -121,6 +126,20 @@ class DiscordAdapter:
         self.inflight = InFlight()
         self._closed_dms: dict[str, float] = {}  # user id -> monotonic time it was seen closed
         self.monotonic = time.monotonic
+
+    async def start(self, token: str) -> asyncio.Task[None]:
+        """Log in now (a refused token is one clear error here), then stay connected to the
+        gateway in the returned task."""
+        try:
+            await self.client.login(token)
+        except discord.LoginFailure:
+            raise DiscordSetupError("Discord refused the bot token; check discord.token") from None
+        except discord.HTTPException as error:
+            raise DiscordSetupError(
+                f"Discord did not let the bot log in (HTTP {error.status}); check discord.token "
+                "and discord.api_url"
+            ) from None
+        return asyncio.create_task(self.client.connect())
 
     async def close(self, grace_seconds: float = 10.0) -> None:
         """Disconnect, then let acknowledged interactions finish (bounded)."""

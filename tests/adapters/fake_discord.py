@@ -41,6 +41,7 @@ class Request:
 @dataclass
 class FakeDiscord:
     closed_dms: set[str] = field(default_factory=set)
+    refuse_login: bool = False  # answer the login call as Discord does a wrong token
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     url: str = ""
@@ -95,6 +96,8 @@ class FakeDiscord:
                 else (await request.text())
             )
         await self._record(Request(request.method, path, body))
+        if path == "/users/@me" and self.refuse_login:
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
         if path == "/gateway/bot":
             limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
             return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})

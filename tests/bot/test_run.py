@@ -151,6 +151,27 @@ async def test_a_refused_slack_token_is_one_clear_line(tmp_path, capsys, method,
     assert "Traceback" not in err
 
 
+async def test_a_refused_discord_token_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    fake = FakeDiscord(refuse_login=True)
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    await fake.start()
+    try:
+        async with SimulatedProviders() as sims:
+            config = tmp_path / "c.yaml"
+            config.write_text(
+                providers_and_storage(sims, tmp_path)
+                + f"discord: {{token: discord-bad-token, application_id: {APP_ID}, "
+                + f"api_url: '{fake.url}'}}\n"
+            )
+            assert await cli.run(argparse.Namespace(config=str(config))) == 2
+    finally:
+        await fake.stop()
+    err = capsys.readouterr().err
+    assert "meetbot run: Discord refused the bot token; check discord.token" in err
+    assert "discord-bad-token" not in err
+    assert "Traceback" not in err
+
+
 async def test_slack_manifest_modes(tmp_path, capsys):
     assert await cli.slack_manifest(argparse.Namespace(config=None, url=None)) == 0
     socket = capsys.readouterr().out
