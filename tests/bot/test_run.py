@@ -151,6 +151,20 @@ async def test_a_refused_slack_token_is_one_clear_line(tmp_path, capsys, method,
     assert "Traceback" not in err
 
 
+async def test_an_unreachable_slack_api_is_one_clear_line(tmp_path, capsys):
+    async with SimulatedProviders() as sims:
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            providers_and_storage(sims, tmp_path)
+            + "slack: {mode: socket, bot_token: xoxb-1, app_token: xapp-1, "
+            + "api_url: 'http://127.0.0.1:9/api/'}\n"  # nothing listens on port 9
+        )
+        assert await cli.run(argparse.Namespace(config=str(config))) == 2
+    err = capsys.readouterr().err
+    assert "meetbot run: cannot reach the Slack API" in err
+    assert "Traceback" not in err
+
+
 async def test_a_refused_discord_token_is_one_clear_line(tmp_path, capsys, monkeypatch):
     fake = FakeDiscord(refuse_login=True)
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
