@@ -32,6 +32,14 @@ def providers_and_storage(sims: SimulatedProviders, folder: Path) -> str:
     )
 
 
+async def run_with(folder: Path, chat_section: str) -> int:
+    """`meetbot run` on a config file of the simulated providers plus `chat_section`."""
+    async with SimulatedProviders() as sims:
+        config = folder / "c.yaml"
+        config.write_text(providers_and_storage(sims, folder) + chat_section)
+        return await cli.run(argparse.Namespace(config=str(config)))
+
+
 async def test_run_serves_slack_until_stopped(tmp_path):
     fake = FakeSlack()
     await fake.start()
@@ -134,14 +142,11 @@ async def test_a_refused_slack_token_is_one_clear_line(tmp_path, capsys, method,
     fake = FakeSlack(errors={method: "invalid_auth"})
     await fake.start()
     try:
-        async with SimulatedProviders() as sims:
-            config = tmp_path / "c.yaml"
-            config.write_text(
-                providers_and_storage(sims, tmp_path)
-                + "slack: {mode: socket, bot_token: xoxb-bad, app_token: xapp-bad, "
-                + f"api_url: '{fake.url}/api/'}}\n"
-            )
-            assert await cli.run(argparse.Namespace(config=str(config))) == 2
+        section = (
+            "slack: {mode: socket, bot_token: xoxb-bad, app_token: xapp-bad, "
+            f"api_url: '{fake.url}/api/'}}\n"
+        )
+        assert await run_with(tmp_path, section) == 2
     finally:
         await fake.stop()
     err = capsys.readouterr().err
@@ -152,14 +157,11 @@ async def test_a_refused_slack_token_is_one_clear_line(tmp_path, capsys, method,
 
 
 async def test_an_unreachable_slack_api_is_one_clear_line(tmp_path, capsys):
-    async with SimulatedProviders() as sims:
-        config = tmp_path / "c.yaml"
-        config.write_text(
-            providers_and_storage(sims, tmp_path)
-            + "slack: {mode: socket, bot_token: xoxb-1, app_token: xapp-1, "
-            + "api_url: 'http://127.0.0.1:9/api/'}\n"  # nothing listens on port 9
-        )
-        assert await cli.run(argparse.Namespace(config=str(config))) == 2
+    section = (
+        "slack: {mode: socket, bot_token: xoxb-1, app_token: xapp-1, "
+        "api_url: 'http://127.0.0.1:9/api/'}\n"  # nothing listens on port 9
+    )
+    assert await run_with(tmp_path, section) == 2
     err = capsys.readouterr().err
     assert "meetbot run: cannot reach the Slack API" in err
     assert "Traceback" not in err
@@ -170,14 +172,11 @@ async def test_a_refused_discord_token_is_one_clear_line(tmp_path, capsys, monke
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
     await fake.start()
     try:
-        async with SimulatedProviders() as sims:
-            config = tmp_path / "c.yaml"
-            config.write_text(
-                providers_and_storage(sims, tmp_path)
-                + f"discord: {{token: discord-bad-token, application_id: {APP_ID}, "
-                + f"api_url: '{fake.url}'}}\n"
-            )
-            assert await cli.run(argparse.Namespace(config=str(config))) == 2
+        section = (
+            f"discord: {{token: discord-bad-token, application_id: {APP_ID}, "
+            f"api_url: '{fake.url}'}}\n"
+        )
+        assert await run_with(tmp_path, section) == 2
     finally:
         await fake.stop()
     err = capsys.readouterr().err
