@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from bot import console as terminal
 from bot import run as running
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
+from bot.logs import configure_logging, redact_secrets
 from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
 from providers.base import ProviderError
@@ -202,23 +202,12 @@ async def demo(_args: argparse.Namespace) -> int:
 def _config(path: str, command: str) -> Config | None:
     """The config at `path`, or None after saying on stderr what is wrong with it."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as error:
         print(f"meetbot {command}: {error}", file=sys.stderr)
         return None
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request's full URL at INFO, and a BigBlueButton URL carries its checksum
-    # and, for `end`, the meeting's moderator password; our own provider log line says the same
-    # without the query. The chat libraries log whole request bodies at DEBUG, and a DM body
-    # may be a moderator link. So these stay above their secret-bearing levels even at DEBUG.
-    floors = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
-    floors |= dict.fromkeys(("slack_sdk", "slack_bolt", "discord"), logging.INFO)
-    for name, floor in floors.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(max(floor, logging.getLevelName(level)))
+    redact_secrets(config.secrets())
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:

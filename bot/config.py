@@ -182,6 +182,10 @@ class Config(_Section):
                 raise ValueError(f"tenant keys look like slack:T0123 or discord:81234, not {key!r}")
         return tenants
 
+    def secrets(self) -> list[str]:
+        """The value of every secret in the configuration, for the log's redactor."""
+        return [value.get_secret_value() for value in _secret_values(self)]
+
     def model_post_init(self, _context: Any) -> None:
         configured = self.providers.configured()
         if not configured:
@@ -189,6 +193,19 @@ class Config(_Section):
         default = self.providers.default
         if default is not None and default not in configured:
             raise ValueError(f"providers.default is {default!r}, which has no section")
+
+
+def _secret_values(model: BaseModel) -> list[SecretStr]:
+    found: list[SecretStr] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = value.values() if isinstance(value, dict) else [value]
+        for item in items:
+            if isinstance(item, SecretStr):
+                found.append(item)
+            elif isinstance(item, BaseModel):
+                found += _secret_values(item)
+    return found
 
 
 def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -90,7 +90,8 @@ class MeetingStore:
     @classmethod
     async def open(cls, url: str) -> MeetingStore:
         _check_sqlite_folder(url)
-        engine = create_async_engine(async_url(url))
+        # Parameters hold meeting passwords and host links: never in a log line or an error.
+        engine = create_async_engine(async_url(url), hide_parameters=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot import cli
+from bot.logs import configure_logging
 from bot.simulated import (
     DEMO_BBB_SECRET,
     DEMO_LM_ACCOUNT_SID,
@@ -84,7 +85,7 @@ def test_chat_library_debug_logs_stay_off_at_debug_level():
     names = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "discord")
     saved = {name: logging.getLogger(name).level for name in names}
     try:
-        cli.configure_logging("DEBUG")
+        configure_logging("DEBUG")
         for name in ("slack_sdk.web.async_base_client", "slack_bolt.App", "discord.http"):
             assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
         assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
