@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commands.limits import provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
-from commands.service import JoinGrant, provider_label
+from commands.service import JoinGrant
 from commands.spec import SETTING_FLAGS
 from providers.base import MeetingSettings, Role
 
@@ -62,7 +63,7 @@ def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> C
         minutes = max(1, round((meeting.ended_at - meeting.started_at).total_seconds() / 60))
         fields.append(CardField("Lasted", f"{minutes} min"))
     if joined is not None:
-        fields.append(CardField("Joined", str(joined)))
+        fields.append(CardField("Links handed out", str(joined)))
     fields.append(CardField("Id", meeting.id))
     buttons: tuple[Button, ...] = ()
     if meeting.state is not MeetingState.ENDED:

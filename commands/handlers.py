@@ -8,11 +8,13 @@ from typing import Protocol
 
 from commands import cards
 from commands.errors import CommandError
+from commands.explain import problem_words
+from commands.limits import plural, provider_label
 from commands.model import ChatUser, Conversation, MeetingState, Tenant
 from commands.parsing import Invocation, Mention
 from commands.queries import MeetingQueries
 from commands.replies import Reply, Visibility
-from commands.service import CreateRequest, MeetingService, provider_label
+from commands.service import Created, CreateRequest, MeetingService, Removal
 from commands.spec import SUBCOMMANDS, describe, overview
 from providers.base import Capability, RoomUpdate
 
@@ -42,6 +44,39 @@ Handler = Callable[[Context], Awaitable[list[Reply]]]
 
 def ephemeral(text: str) -> list[Reply]:
     return [Reply(text, Visibility.EPHEMERAL)]
+
+
+def names(people: tuple[ChatUser, ...]) -> str:
+    return ", ".join(person.display_name for person in people)
+
+
+def removal_text(removal: Removal) -> str:
+    """What a removal did, and plainly what it could not (a link already handed out that the
+    provider cannot take back)."""
+    meeting = removal.meeting
+    provider = provider_label(meeting.provider)
+    lines = []
+    if removal.creator_kept:
+        lines.append(
+            f"I cannot remove {names(removal.creator_kept)}: they created {meeting.title}."
+        )
+    if removal.removed:
+        lines.append(
+            f"Removed {names(removal.removed)} from {meeting.title}: no new link for them."
+        )
+    kept_links = tuple(p for p in removal.with_links if p not in removal.revoked)
+    if removal.revoked:
+        lines.append(f"The link {names(removal.revoked)} had no longer works.")
+    if kept_links:
+        lines.append(
+            f"{provider} cannot take back a link already handed out: the one "
+            f"{names(kept_links)} got keeps working until this session ends "
+            f"(end {meeting.title} and open it again to shut it out)."
+        )
+    never = tuple(p for p in removal.removed if p not in removal.with_links)
+    if never:
+        lines.append(f"{names(never)} had no link yet, and will not get one.")
+    return "\n".join(lines)
 
 
 class Handlers:
@@ -97,18 +132,25 @@ class Handlers:
             welcome=inv.text("welcome"),
             settings=dict(inv.settings),
         )
-        meeting, grant = await self.service.create(user, ctx.where, request)
+        created = await self.service.create(user, ctx.where, request)
+        meeting, grant = created.meeting, created.grant
         zone = cards.user_zone(user)
-        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
-            headline = (
-                f"{user.display_name} scheduled {meeting.title} for "
-                f"{cards.when(meeting.schedule.start, zone)}."
-            )
-        else:
-            headline = f"{user.display_name} started {meeting.title}. Press Join for your link."
-        replies = [cards.channel_card_reply(meeting, headline, zone)]
+        replies = [cards.channel_card_reply(meeting, self._create_headline(user, created), zone)]
         if grant is not None:
             replies += cards.link_replies(user, grant)
+        elif created.problem is not None:
+            what = (
+                "it is open, but your link could not be made"
+                if meeting.state is MeetingState.RUNNING
+                else "it is not open yet"
+            )
+            replies.append(
+                Reply(
+                    f"{meeting.title} was created, but {what}: {problem_words(created.problem)}. "
+                    f"Press Join (or /meet join {meeting.id}) to try again.",
+                    Visibility.EPHEMERAL,
+                )
+            )
         else:
             lead = meeting.schedule.reminder_minutes
             reminder = (
@@ -123,8 +165,30 @@ class Handlers:
                     Visibility.EPHEMERAL,
                 )
             )
+        if created.not_applied:
+            replies.append(
+                Reply(
+                    f"{provider_label(meeting.provider)} has no meeting settings or welcome "
+                    f"message, so these were not applied: {', '.join(created.not_applied)}.",
+                    Visibility.EPHEMERAL,
+                )
+            )
         replies += [cards.invitation_reply(i, meeting, user, zone) for i in invitees]
         return replies
+
+    @staticmethod
+    def _create_headline(user: ChatUser, created: Created) -> str:
+        meeting = created.meeting
+        if meeting.state is MeetingState.RUNNING:
+            return f"{user.display_name} started {meeting.title}. Press Join for your link."
+        if created.problem is not None:
+            return (
+                f"{user.display_name} created {meeting.title}; it is not open yet. "
+                "Press Join to open it."
+            )
+        start = meeting.schedule.start
+        when = f" for {cards.when(start, cards.user_zone(user))}" if start is not None else ""
+        return f"{user.display_name} scheduled {meeting.title}{when}."
 
     async def join(self, ctx: Context) -> list[Reply]:
         grant = await self.service.join(ctx.user, ctx.where, ctx.invocation.text("meeting"))
@@ -133,9 +197,10 @@ class Handlers:
     async def end(self, ctx: Context) -> list[Reply]:
         meeting = await self.service.end(ctx.user, ctx.where, ctx.invocation.text("meeting"))
         zone = cards.user_zone(ctx.user)
-        joined = await self.service.joined_count(meeting)
-        people = "1 person" if joined == 1 else f"{joined} people"
-        text = f"{ctx.user.display_name} ended {meeting.title}; {people} joined."
+        joined = await self.service.links_handed_out(meeting)
+        text = (
+            f"{ctx.user.display_name} ended {meeting.title}; {plural(joined, 'link')} handed out."
+        )
         if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
             text += f" Next: {cards.when(meeting.schedule.start, zone)}."
         return [cards.channel_card_reply(meeting, text, zone, joined)]
@@ -145,9 +210,8 @@ class Handlers:
         server = inv.text("server")
         if server is not None:
             listing = await self.queries.server(ctx.user, ctx.where, server)
-            lines = [
-                f"{provider_label(server)} runs {len(listing.ours) + listing.others} meetings."
-            ]
+            total = len(listing.ours) + listing.others
+            lines = [f"{provider_label(server)} runs {plural(total, 'meeting')}."]
             lines += [
                 f"  {m.title} (id {m.id}): {'running' if r.running else 'not running'}, "
                 f"{r.participant_count if r.participant_count is not None else '?'} in it"
@@ -191,16 +255,29 @@ class Handlers:
 
     async def attendance(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation
-        meeting, attendees = await self.queries.attendance(
+        found = await self.queries.attendance(
             ctx.user, ctx.where, inv.text("meeting"), inv.text("session")
         )
+        meeting, attendees = found.meeting, found.attendees
+        which = f" (session {found.session_id})" if inv.text("session") else ""
         if not attendees:
-            return ephemeral(f"Nobody has joined {meeting.title} yet.")
+            if found.forgotten:
+                linked = ", ".join(found.linked) or "nobody"
+                return ephemeral(
+                    f"{provider_label(meeting.provider)} no longer knows who attended "
+                    f"{meeting.title}{which}: it forgets when a meeting ends, and nobody was "
+                    f"seen in it before. {plural(len(found.linked), 'link')} handed out "
+                    f"(to {linked})."
+                )
+            return ephemeral(f"Nobody has joined {meeting.title}{which} yet.")
         lines = [
             f"  {a.name}: {cards.role_word(a.role)}" + (f", {a.status}" if a.status else "")
             for a in attendees
         ]
-        return ephemeral(f"Attendance of {meeting.title} ({len(attendees)}):\n" + "\n".join(lines))
+        source = " as seen while it ran" if found.recorded else ""
+        return ephemeral(
+            f"Attendance of {meeting.title}{which}{source} ({len(attendees)}):\n" + "\n".join(lines)
+        )
 
     async def recordings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation
@@ -231,10 +308,17 @@ class Handlers:
         inv = ctx.invocation
         reference = inv.text("meeting")
         if inv.flag("defaults"):
-            # The defaults of the named meeting's provider, else of the workspace's default.
+            # The defaults of the meeting meant (named, or the channel's one open meeting),
+            # else of the workspace's default provider.
             provider = None
             if reference is not None:
                 provider = (await self.service.find(ctx.where, reference)).provider
+            else:
+                here = await self.queries.meetings(
+                    ctx.where, all_channels=False, include_ended=False
+                )
+                if len(here) == 1:
+                    provider = here[0].provider
             name, defaults = await self.queries.default_settings(ctx.where, provider)
             return ephemeral(f"{provider_label(name)} defaults:\n{cards.settings_text(defaults)}")
         changes = dict(inv.settings)
@@ -272,11 +356,10 @@ class Handlers:
 
     async def remove(self, ctx: Context) -> list[Reply]:
         removed = list(await self.users(ctx, "user"))
-        meeting = await self.service.remove(
+        removal = await self.service.remove(
             ctx.user, ctx.where, ctx.invocation.text("meeting"), removed
         )
-        names = ", ".join(u.display_name for u in removed)
-        return ephemeral(f"Removed {names} from {meeting.title}.")
+        return ephemeral(removal_text(removal))
 
     async def delete(self, ctx: Context) -> list[Reply]:
         meeting = await self.service.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))

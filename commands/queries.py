@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from commands.errors import CommandError
+from commands.limits import provider_label
 from commands.model import ChatUser, Conversation, Meeting, MeetingState
-from commands.service import MeetingService, provider_label
+from commands.service import MeetingChanged, MeetingService
 from providers.base import (
     Attendee,
     Capability,
@@ -22,6 +23,19 @@ from providers.base import (
     RoomSummary,
     SessionRecord,
 )
+
+
+@dataclass(frozen=True)
+class AttendanceAnswer:
+    """Who attended a session: from the provider, or (`recorded`) from what the store kept
+    while it ran; `forgotten` when the provider no longer knows; `linked` names who got a link."""
+
+    meeting: Meeting
+    session_id: str | None
+    attendees: list[Attendee]
+    recorded: bool = False
+    forgotten: bool = False
+    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,27 +74,58 @@ class MeetingQueries:
             RoomState.ABSENT,
         ):
             # Ended on the provider side (timeout, ended from the meeting itself): catch up.
-            meeting = await self.service.end_meeting(meeting, ended_on_provider=True)
+            try:
+                meeting = await self.service.end_meeting(meeting, ended_on_provider=True)
+            except MeetingChanged:
+                meeting = await self.store.get_meeting(meeting.tenant, meeting.id) or meeting
         return meeting, status
 
     async def attendance(
         self, user: ChatUser, where: Conversation, reference: str | None, session_id: str | None
-    ) -> tuple[Meeting, list[Attendee]]:
+    ) -> AttendanceAnswer:
+        """Who attended the current session, or the one `session_id` names (which must be a
+        session of this very meeting: checked before the provider is asked anything)."""
         meeting = await self.service.find(where, reference)
         self.service.require_moderator(user, meeting, "see the attendance of")
         provider = self.service.provider_for(meeting)
         self.service.require(provider, Capability.ATTENDANCE)
+        current = meeting.room.session_id or meeting.room.create_time
+        if session_id is not None:
+            await self._own_session(meeting, session_id)
+        wanted = session_id or current
         joined = await self.store.join_log(meeting.tenant, meeting.id)
-        ids = list(dict.fromkeys(entry.user_key for entry in joined))
-        attendees = await provider.attendance(
-            meeting.room, session_id=session_id, participant_ids=ids
-        )
+        linked = tuple(dict.fromkeys(entry.user_name for entry in joined))
         names = {entry.user_key: entry.user_name for entry in joined}
-        # Providers that know people only by id get the names we gave them.
-        return meeting, [
-            a if a.user_id not in names or a.name != a.user_id else _renamed(a, names[a.user_id])
-            for a in attendees
-        ]
+        live = meeting.state is MeetingState.RUNNING and wanted == current
+        if live or Capability.SESSIONS in provider.capabilities:
+            # The provider still knows (a running meeting, or one whose sessions it keeps).
+            if live:
+                attendees = await self.service.keep_attendance(meeting)
+            else:
+                ids = list(dict.fromkeys(entry.user_key for entry in joined))
+                attendees = await provider.attendance(
+                    meeting.room, session_id=wanted, participant_ids=ids
+                )
+            named = [_named(a, names) for a in attendees]
+            return AttendanceAnswer(meeting, wanted, named, linked=linked)
+        kept = await self.store.recorded_attendance(meeting.tenant, meeting.id, wanted or "")
+        named = [_named(a, names) for a in kept]
+        return AttendanceAnswer(
+            meeting, wanted, named, recorded=True, forgotten=True, linked=linked
+        )
+
+    async def _own_session(self, meeting: Meeting, session_id: str) -> None:
+        """Refuse a session id that is not one of this meeting's (ids from elsewhere are shown
+        by other meetings' history and must not be read through this one)."""
+        ours = {s.session_id for s in await self.store.sessions(meeting.tenant, meeting.id)}
+        provider = self.service.provider_for(meeting)
+        if session_id not in ours and Capability.SESSIONS in provider.capabilities:
+            ours |= {s.session_id for s in await provider.sessions(meeting.room)}
+        if session_id not in ours:
+            raise CommandError(
+                f"{meeting.title} has no session {session_id!r}; /meet history "
+                f"{meeting.id} lists its sessions."
+            )
 
     async def recordings(
         self, where: Conversation, reference: str | None
@@ -168,6 +213,13 @@ class MeetingQueries:
         }
         ours = [(ours_by_room[r.room_id], r) for r in rooms if r.room_id in ours_by_room]
         return ServerListing(provider_name, ours, len(rooms) - len(ours))
+
+
+def _named(attendee: Attendee, names: dict[str, str]) -> Attendee:
+    """Providers that know people only by id get the names we gave them."""
+    if attendee.user_id in names and attendee.name == attendee.user_id:
+        return _renamed(attendee, names[attendee.user_id])
+    return attendee
 
 
 def _renamed(attendee: Attendee, name: str) -> Attendee:

@@ -15,22 +15,14 @@ from datetime import datetime
 
 from commands import cards
 from commands.errors import CommandError, UsageError
+from commands.explain import provider_message
 from commands.handlers import Context, Directory, Handlers, PlainDirectory
 from commands.model import ChatUser, Conversation, Meeting, MeetingState
 from commands.parsing import Invocation, parse, parse_options
 from commands.replies import ButtonAction, Reply, Visibility
-from commands.service import MeetingService, provider_label
+from commands.service import MeetingService
 from commands.spec import SUBCOMMANDS
-from providers.base import (
-    ProviderAuthError,
-    ProviderError,
-    ProviderInputError,
-    ProviderNotFound,
-    ProviderProtocolError,
-    ProviderRejected,
-    ProviderUnavailable,
-    ProviderUnsupported,
-)
+from providers.base import ProviderError
 
 log = logging.getLogger("meetbot.commands")
 
@@ -114,7 +106,7 @@ class CommandRouter:
         if isinstance(error, CommandError):
             return _private(str(error))
         if isinstance(error, ProviderError):
-            return _private(self._provider_message(error, request_id))
+            return _private(provider_message(error, request_id))
         log.exception(
             "request %s failed for %s in %s", request_id, user.key, where.tenant.key, exc_info=error
         )
@@ -122,47 +114,6 @@ class CommandRouter:
             f"Something went wrong on my side (reference {request_id}). "
             "Nothing was changed; an admin can look it up in the logs."
         )
-
-    @staticmethod
-    def _provider_message(error: ProviderError, request_id: str) -> str:
-        name = provider_label(error.provider)
-        for kind, level, template in _PROVIDER_MESSAGES:
-            if isinstance(error, kind):
-                if level:
-                    log.log(level, "request %s: %s", request_id, error)
-                detail = (
-                    error.provider_message if isinstance(error, ProviderRejected) else error.message
-                )
-                return template.format(name=name, detail=detail, ref=request_id)
-        log.error("request %s: %s", request_id, error)
-        return f"{name} failed (reference {request_id})."
-
-
-# First match wins, so subclasses come before their bases.
-_PROVIDER_MESSAGES: tuple[tuple[type[ProviderError], int, str], ...] = (
-    (
-        ProviderUnavailable,
-        logging.WARNING,
-        "{name} is not answering right now ({detail}). Nothing was changed; please try again "
-        "in a minute.",
-    ),
-    (
-        ProviderAuthError,
-        logging.ERROR,
-        "{name} refused this bot's credentials. An admin needs to check the configuration "
-        "(meetbot check). Reference {ref}.",
-    ),
-    (ProviderNotFound, 0, "{name} no longer knows this meeting ({detail})."),
-    (ProviderRejected, 0, "{name} refused: {detail}"),
-    (
-        ProviderProtocolError,
-        logging.ERROR,
-        "{name} answered something I cannot read. An admin should check its URL in the "
-        "configuration. Reference {ref}.",
-    ),
-    (ProviderUnsupported, 0, "{name} {detail}."),
-    (ProviderInputError, 0, "{name}: {detail}"),
-)
 
 
 def _private(text: str) -> list[Reply]:

@@ -10,6 +10,7 @@ Rules every use case keeps:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from commands.errors import CommandError, NotSupported, PermissionDenied
 from commands.finder import find_meeting
+from commands.limits import cannot, provider_label
 from commands.model import (
     ChatUser,
     Conversation,
@@ -29,14 +31,17 @@ from commands.model import (
 )
 from commands.policy import RolePolicy
 from commands.recurrence import next_occurrence, rrule_for
+from commands.spec import SETTING_FLAGS
 from commands.store import JoinLogEntry, MeetingStore, SessionEntry, StoreError
 from providers.base import (
+    Attendee,
     Capability,
     JoinLink,
     MeetingProvider,
     MeetingSettings,
     Participant,
     ProviderError,
+    ProviderNotFound,
     Role,
     Room,
     RoomSpec,
@@ -45,15 +50,15 @@ from providers.base import (
 
 log = logging.getLogger("meetbot.commands")
 
-PROVIDER_NAMES = {
-    "bigbluebutton": "BigBlueButton",
-    "vconnct": "VConnct",
-    "liveminutes": "LiveMinutes",
-}
-
-
-def provider_label(name: str) -> str:
-    return PROVIDER_NAMES.get(name, name)
+__all__ = [
+    "CreateRequest",
+    "Created",
+    "JoinGrant",
+    "MeetingChanged",
+    "MeetingService",
+    "Removal",
+    "provider_label",
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,33 @@ class CreateRequest:
     invitees: tuple[ChatUser, ...] = ()
     welcome: str | None = None
     settings: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What `create` made: the meeting as stored, the creator's link when it opened now, what
+    the provider could not take (said, not skipped), and what failed after the meeting was
+    made (it exists all the same, in the state it is really in)."""
+
+    meeting: Meeting
+    grant: JoinGrant | None = None
+    not_applied: tuple[str, ...] = ()
+    problem: ProviderError | None = None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Who was taken out of a meeting, who of them had a link, and whose link was revoked."""
+
+    meeting: Meeting
+    removed: tuple[ChatUser, ...]
+    with_links: tuple[ChatUser, ...]
+    revoked: tuple[ChatUser, ...]
+    creator_kept: tuple[ChatUser, ...] = ()
+
+
+class MeetingChanged(Exception):
+    """The meeting changed in the store since it was read (another end won the race)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +151,7 @@ class MeetingService:
 
     def require(self, provider: MeetingProvider, capability: Capability) -> None:
         if capability not in provider.capabilities:
-            raise NotSupported(f"{provider_label(provider.name)} has no {capability.value}.")
+            raise NotSupported(cannot(provider.name, capability))
 
     def decide(self, user: ChatUser, meeting: Meeting | None) -> RoleDecision:
         return self.policy.decide(user, meeting)
@@ -140,10 +172,8 @@ class MeetingService:
 
     # -- create --------------------------------------------------------------------------------
 
-    async def create(
-        self, user: ChatUser, where: Conversation, request: CreateRequest
-    ) -> tuple[Meeting, JoinGrant | None]:
-        """Create on the provider, then record it; start it now unless it is scheduled."""
+    async def create(self, user: ChatUser, where: Conversation, request: CreateRequest) -> Created:
+        """Create on the provider, then record it; open it now unless it is scheduled."""
         name = request.provider or self.policy.default_provider(where.tenant, self.default_provider)
         provider = self.providers.get(name)
         if provider is None:
@@ -160,6 +190,11 @@ class MeetingService:
             settings = MeetingSettings().with_changes(request.settings)
         except ValueError as error:
             raise CommandError(str(error)) from None
+        not_applied = self._not_applied(provider, request)
+        welcome = request.welcome
+        if Capability.SETTINGS not in provider.capabilities:
+            # Nothing reaches such a provider: the record must not claim otherwise.
+            settings, welcome = MeetingSettings(), None
 
         now = self.clock()
         meeting_id = self.new_id()
@@ -169,7 +204,7 @@ class MeetingService:
             title=request.title,
             host=self.participant(user),
             settings=settings,
-            welcome=request.welcome,
+            welcome=welcome,
             start=request.start,
             duration_minutes=request.duration_minutes,
         )
@@ -208,9 +243,31 @@ class MeetingService:
             ) from None
         log.info("meeting %s created on %s in %s", meeting.id, name, where.tenant.key)
         if request.start is not None and request.start > now + self.early_join:
-            return meeting, None
-        grant = await self.join_meeting(user, meeting)
-        return grant.meeting, grant
+            return Created(meeting, not_applied=not_applied)
+        try:
+            grant = await self.join_meeting(user, meeting)
+        except ProviderError as error:
+            # The meeting exists (and is recorded as it is: opened or not); only this step
+            # failed, and a Join retries it.
+            log.info("meeting %s made, but not opened for its creator: %s", meeting.id, error)
+            stored = await self.store.get_meeting(meeting.tenant, meeting.id)
+            return Created(stored or meeting, not_applied=not_applied, problem=error)
+        return Created(grant.meeting, grant, not_applied)
+
+    @staticmethod
+    def _not_applied(provider: MeetingProvider, request: CreateRequest) -> tuple[str, ...]:
+        """The options of `request` this provider has no place for (LiveMinutes: all ten
+        settings and the welcome message)."""
+        if Capability.SETTINGS in provider.capabilities:
+            return ()
+        flags = {setting: flag for flag, setting in SETTING_FLAGS.items()}
+        skipped = [
+            f"--{flags[name]}" if value else f"--no-{flags[name]}"
+            for name, value in request.settings.items()
+        ]
+        if request.welcome:
+            skipped.append("--welcome")
+        return tuple(skipped)
 
     def reminder_lead(self, request: CreateRequest) -> int | None:
         """Minutes before the start to remind the channel; None for no reminder. `--remind 0`
@@ -244,6 +301,11 @@ class MeetingService:
         """Mint `user`'s personal link now, opening the session first if it is not open."""
         if meeting.state is MeetingState.ENDED:
             raise CommandError(f"{meeting.title} has ended.")
+        if await self.store.is_removed(meeting.id, user.key):
+            raise PermissionDenied(
+                f"A moderator removed you from {meeting.title}, so I cannot give you a link "
+                "to it. Ask them if this is a mistake."
+            )
         decision = self.decide(user, meeting)
         provider = self.provider_for(meeting)
         opened = meeting.state is MeetingState.SCHEDULED
@@ -292,13 +354,23 @@ class MeetingService:
     # -- end -----------------------------------------------------------------------------------
 
     async def end(self, user: ChatUser, where: Conversation, reference: str | None) -> Meeting:
-        meeting = await self.find(where, reference, include_ended=False)
+        meeting = await self.find(where, reference)
+        if meeting.state is MeetingState.ENDED:
+            raise CommandError(f"{meeting.title} has already ended.")
         self.require_moderator(user, meeting, "end")
-        return await self.end_meeting(meeting)
+        try:
+            return await self.end_meeting(meeting)
+        except (ProviderError, MeetingChanged):
+            # Two ends at once (End pressed twice): the first one ended it.
+            now = await self.store.get_meeting(meeting.tenant, meeting.id)
+            if now is not None and (now.state, now.ended_at) != (meeting.state, meeting.ended_at):
+                raise CommandError(f"{meeting.title} has already ended.") from None
+            raise
 
-    async def joined_count(self, meeting: Meeting) -> int:
+    async def links_handed_out(self, meeting: Meeting) -> int:
         """How many different people took a link to the meeting's latest session (a repeating
-        meeting counts each occurrence on its own)."""
+        meeting counts each occurrence on its own). Not attendance: who came is the provider's
+        to tell."""
         sessions = await self.store.sessions(meeting.tenant, meeting.id)
         since = sessions[-1].started_at if sessions else None
         joined = await self.store.join_log(meeting.tenant, meeting.id)
@@ -306,20 +378,20 @@ class MeetingService:
 
     async def end_meeting(self, meeting: Meeting, *, ended_on_provider: bool = False) -> Meeting:
         """End the meeting on its provider (unless it already ended there) and in our records;
-        a repeating meeting goes back to waiting for its next occurrence."""
+        a repeating meeting goes back to waiting for its next occurrence. Raises
+        `MeetingChanged` when another end got there first (nothing is written twice)."""
         provider = self.provider_for(meeting)
         if meeting.state is MeetingState.RUNNING and not ended_on_provider:
-            await provider.end(meeting.room)
+            await self.keep_attendance(meeting)  # BigBlueButton forgets it at the end
+            try:
+                await provider.end(meeting.room)
+            except ProviderNotFound:
+                log.info("meeting %s was already gone on %s", meeting.id, meeting.provider)
         now = self.clock()
-        sessions = await self.store.sessions(meeting.tenant, meeting.id)
-        open_sessions = [s for s in sessions if s.ended_at is None]
-        attendees = await self.joined_count(meeting)
-        for session in open_sessions:
-            await self.store.end_session(meeting.id, session.session_id, now, attendees)
         following = next_occurrence(meeting.schedule, after=now)
         if following is not None:
             # A repeating meeting goes back to waiting for its next occurrence.
-            meeting = meeting.evolve(
+            ended = meeting.evolve(
                 state=MeetingState.SCHEDULED,
                 ended_at=now,
                 schedule=Schedule(
@@ -329,13 +401,36 @@ class MeetingService:
                     reminder_minutes=meeting.schedule.reminder_minutes,
                 ),
             )
-            if meeting.schedule.reminder_minutes is not None:
-                lead = timedelta(minutes=meeting.schedule.reminder_minutes)
-                await self.store.add_reminder(meeting.id, following - lead)
         else:
-            meeting = meeting.evolve(state=MeetingState.ENDED, ended_at=now)
-        await self.store.update_meeting(meeting)
-        return meeting
+            ended = meeting.evolve(state=MeetingState.ENDED, ended_at=now)
+        if not await self.store.update_meeting_if(ended, meeting.state):
+            raise MeetingChanged(meeting.id)
+        attendees = await self.links_handed_out(meeting)
+        for session in await self.store.sessions(meeting.tenant, meeting.id):
+            if session.ended_at is None:
+                await self.store.end_session(meeting.id, session.session_id, now, attendees)
+        if following is not None and ended.schedule.reminder_minutes is not None:
+            lead = timedelta(minutes=ended.schedule.reminder_minutes)
+            await self.store.add_reminder(meeting.id, following - lead)
+        return ended
+
+    async def keep_attendance(self, meeting: Meeting) -> list[Attendee]:
+        """Ask the provider who is in the running session and keep it in the store (so it
+        outlives the provider's memory); best effort: a failure keeps what was kept before."""
+        provider = self.provider_for(meeting)
+        session_id = meeting.room.session_id or meeting.room.create_time
+        if Capability.ATTENDANCE not in provider.capabilities or session_id is None:
+            return []
+        joined = await self.store.join_log(meeting.tenant, meeting.id)
+        ids = list(dict.fromkeys(entry.user_key for entry in joined))
+        try:
+            seen = await provider.attendance(meeting.room, participant_ids=ids)
+        except ProviderError as error:
+            log.info("attendance of meeting %s not kept: %s", meeting.id, error)
+            return []
+        present = [a for a in seen if a.present is not False]
+        await self.store.record_attendance(meeting.id, session_id, present, self.clock())
+        return seen
 
     # -- cards posted in chat ------------------------------------------------------------------
 
@@ -357,19 +452,37 @@ class MeetingService:
 
     async def remove(
         self, user: ChatUser, where: Conversation, reference: str | None, removed: list[ChatUser]
-    ) -> Meeting:
+    ) -> Removal:
+        """Take people out of a meeting: no new link for them from now on; their link already
+        handed out is revoked where the provider can (LiveMinutes), and said to keep working
+        where it cannot."""
         meeting = await self.find(where, reference, include_ended=False)
         self.require_moderator(user, meeting, "remove people from")
         provider = self.provider_for(meeting)
+        kept = tuple(person for person in removed if person.key == meeting.creator_key)
+        out = [person for person in removed if person.key != meeting.creator_key]
+        linked = {e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)}
+        revoked = []
         if Capability.REMOVE_PARTICIPANT in provider.capabilities:
-            logged = {e.user_key for e in await self.store.join_log(meeting.tenant, meeting.id)}
-            for person in removed:
-                if person.key in logged:
-                    await provider.remove_participant(meeting.room, person.key)
-        gone = {person.key for person in removed}
+            for person in out:
+                if person.key in linked:
+                    # Not (or no longer) a participant there: nothing left to revoke.
+                    with contextlib.suppress(ProviderNotFound):
+                        await provider.remove_participant(meeting.room, person.key)
+                    revoked.append(person)
+        await self.store.remove_people(
+            meeting.id, [p.key for p in out], by=user.key, at=self.clock()
+        )
+        gone = {person.key for person in out}
         meeting = meeting.evolve(invitees=tuple(k for k in meeting.invitees if k not in gone))
         await self.store.update_meeting(meeting)
-        return meeting
+        return Removal(
+            meeting,
+            removed=tuple(out),
+            with_links=tuple(p for p in out if p.key in linked),
+            revoked=tuple(revoked),
+            creator_kept=kept,
+        )
 
     # -- delete --------------------------------------------------------------------------------
 
@@ -380,7 +493,12 @@ class MeetingService:
             raise CommandError(f"{meeting.title} is running; end it first with /meet end.")
         provider = self.provider_for(meeting)
         if Capability.DELETE in provider.capabilities:
-            await provider.delete_room(meeting.room)
+            try:
+                await provider.delete_room(meeting.room)
+            except ProviderNotFound:
+                # Gone there already (removed out of band, or our earlier delete's answer was
+                # lost): our record must not outlive it.
+                log.info("meeting %s was already gone on %s", meeting.id, meeting.provider)
         await self.store.delete_reminders(meeting.id)
         await self.store.delete_meeting(meeting.tenant, meeting.id)
         return meeting

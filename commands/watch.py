@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from commands import cards
+from commands.limits import plural
 from commands.model import Meeting, MeetingState
 from commands.policy import RolePolicy
 from commands.replies import Reply
-from commands.service import MeetingService
+from commands.service import MeetingChanged, MeetingService
 from providers.base import Capability, ProviderError, RoomState
 
 log = logging.getLogger("meetbot.watch")
@@ -62,6 +63,8 @@ class MeetingWatch:
                 # The provider is down or confused: the meeting stays as it is until next time.
                 log.info("could not check meeting %s: %s", meeting.id, error)
                 continue
+            except MeetingChanged:
+                continue  # a command ended it meanwhile, and updated its card itself
             if update is not None:
                 updates.append(update)
         return updates
@@ -91,9 +94,8 @@ class MeetingWatch:
         return await self._card(ended, f"{ended.title} ended: its {duration} min were up")
 
     async def _card(self, meeting: Meeting, headline: str) -> CardUpdate:
-        joined = await self.service.joined_count(meeting)
-        people = "1 person" if joined == 1 else f"{joined} people"
-        text = f"{headline}; {people} joined."
+        joined = await self.service.links_handed_out(meeting)
+        text = f"{headline}; {plural(joined, 'link')} handed out."
         if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
             text += f" Next: {cards.when(meeting.schedule.start, self._zone(meeting))}."
         return CardUpdate(

@@ -3,6 +3,8 @@
 ```
 ProviderError                  .provider, .operation; str() is safe for an operator (no secrets)
 ├── ProviderUnavailable        timeout, transport failure, HTTP 5xx; .retryable is True
+│   └── ProviderOutcomeUnknown a change whose answer was lost, and whether it happened could
+│                              not be found out (nor undone)
 ├── ProviderAuthError          credentials refused (checksum, license, Basic auth): operator fixes
 ├── ProviderRejected           the provider said no; .key and .provider_message are its own words
 │   └── ProviderNotFound       the meeting, session or recording does not exist there
@@ -40,6 +42,12 @@ class ProviderUnavailable(ProviderError):
     ) -> None:
         super().__init__(provider, operation, message)
         self.status = status
+
+
+class ProviderOutcomeUnknown(ProviderUnavailable):
+    """A change was sent, its answer was lost (timeout, 5xx, garbage, reset), and the client
+    could neither find out whether the provider made it nor undo it: the message says what may
+    exist there."""
 
 
 class ProviderAuthError(ProviderError):

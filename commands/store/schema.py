@@ -114,3 +114,36 @@ class ValueRow(Base):
 
     key: Mapped[str] = mapped_column(String(256), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RemovalRow(Base):
+    """A person a moderator took out of a meeting: they get no new link to it."""
+
+    __tablename__ = "removals"
+
+    meeting_id: Mapped[str] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    removed_by: Mapped[str] = mapped_column(String(256))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AttendanceRow(Base):
+    """Someone the provider reported in a session, kept because providers forget (BigBlueButton
+    drops a meeting's attendees when it ends). Apart from the join log: this is who came."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(128))
+    person: Mapped[str] = mapped_column(String(256))  # the provider's user id, else "name:NAME"
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ux_attendance_person", "meeting_id", "session_id", "person", unique=True),
+    )

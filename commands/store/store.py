@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, func, make_url, select
+from sqlalchemy import delete, event, func, make_url, select, update
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -26,15 +26,17 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
 from commands.store.schema import (
+    AttendanceRow,
     Base,
     DmChannelRow,
     JoinRow,
     MeetingRow,
     ReminderRow,
+    RemovalRow,
     SessionRow,
     ValueRow,
 )
-from providers.base import MeetingSettings, Role, Room
+from providers.base import Attendee, MeetingSettings, Role, Room
 
 # The layout of the tables; raised whenever a change needs existing stores to be converted.
 SCHEMA_VERSION = 1
@@ -150,6 +152,24 @@ class MeetingStore:
             for name, value in _meeting_columns(meeting).items():
                 setattr(row, name, value)
 
+    async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
+        """Write `meeting` only if its stored state is still `expected`, in one conditional
+        UPDATE: of two racing changes (End pressed twice) exactly one wins."""
+        columns = _meeting_columns(meeting)
+        del columns["id"], columns["tenant_key"]
+        query = (
+            update(MeetingRow)
+            .where(
+                MeetingRow.id == meeting.id,
+                MeetingRow.tenant_key == meeting.tenant.key,
+                MeetingRow.state == expected.value,
+            )
+            .values(**columns)
+        )
+        async with self._sessions.begin() as session:
+            result = await session.execute(query)
+            return bool(getattr(result, "rowcount", 0) == 1)
+
     async def get_meeting(self, tenant: Tenant, meeting_id: str) -> Meeting | None:
         async with self._sessions() as session:
             row = await self._row(session, tenant, meeting_id)
@@ -208,7 +228,7 @@ class MeetingStore:
             row = await self._row(session, tenant, meeting_id)
             if row is None:
                 return False
-            for table in (SessionRow, JoinRow, ReminderRow):
+            for table in (SessionRow, JoinRow, ReminderRow, RemovalRow, AttendanceRow):
                 await session.execute(delete(table).where(table.meeting_id == meeting_id))
             await session.delete(row)
             return True
@@ -356,6 +376,78 @@ class MeetingStore:
     async def delete_reminders(self, meeting_id: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))
+
+    # -- removals -----------------------------------------------------------------------------
+
+    async def remove_people(
+        self, meeting_id: str, user_keys: Collection[str], *, by: str, at: datetime
+    ) -> None:
+        """Take these people out of the meeting (again is fine)."""
+        async with self._sessions.begin() as session:
+            for key in user_keys:
+                if await session.get(RemovalRow, (meeting_id, key)) is None:
+                    session.add(
+                        RemovalRow(meeting_id=meeting_id, user_key=key, removed_by=by, at=at)
+                    )
+
+    async def is_removed(self, meeting_id: str, user_key: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(RemovalRow, (meeting_id, user_key)) is not None
+
+    # -- attendance as the provider reported it -----------------------------------------------
+
+    async def record_attendance(
+        self, meeting_id: str, session_id: str, attendees: Collection[Attendee], at: datetime
+    ) -> None:
+        """Keep who the provider says is (or was) in the session; seen again moves last_seen."""
+        async with self._sessions.begin() as session:
+            for attendee in attendees:
+                person = attendee.user_id or f"name:{attendee.name}"
+                query = select(AttendanceRow).where(
+                    AttendanceRow.meeting_id == meeting_id,
+                    AttendanceRow.session_id == session_id,
+                    AttendanceRow.person == person,
+                )
+                row = (await session.scalars(query)).first()
+                if row is None:
+                    session.add(
+                        AttendanceRow(
+                            meeting_id=meeting_id,
+                            session_id=session_id,
+                            person=person,
+                            name=attendee.name,
+                            role=attendee.role.value if attendee.role else None,
+                            first_seen=attendee.joined_at or at,
+                            last_seen=at,
+                        )
+                    )
+                else:
+                    row.last_seen = at
+
+    async def recorded_attendance(
+        self, tenant: Tenant, meeting_id: str, session_id: str
+    ) -> list[Attendee]:
+        query = (
+            select(AttendanceRow)
+            .join(MeetingRow, MeetingRow.id == AttendanceRow.meeting_id)
+            .where(
+                MeetingRow.tenant_key == tenant.key,
+                AttendanceRow.meeting_id == meeting_id,
+                AttendanceRow.session_id == session_id,
+            )
+            .order_by(AttendanceRow.first_seen, AttendanceRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                Attendee(
+                    name=row.name,
+                    user_id=None if row.person.startswith("name:") else row.person,
+                    role=Role(row.role) if row.role else None,
+                    joined_at=row.first_seen,
+                    present=False,
+                )
+                for row in (await session.scalars(query)).all()
+            ]
 
 
 def _check_sqlite_folder(url: str) -> None:

@@ -56,7 +56,9 @@ MODERATOR_NOTE = "LiveMinutes has one moderator, the host; you join as a partici
 _MEETING_STATES = {
     MeetingStatus.START: (RoomState.WAITING, "started, nobody in it yet"),
     MeetingStatus.IN_PROGRESS: (RoomState.RUNNING, "in progress"),
-    MeetingStatus.HOST_QUIT: (RoomState.ENDED, "host quit"),
+    # The host stepped out (11, "host quited"): the meeting goes on, and the host may come back.
+    # Only 12 (finish) is an end.
+    MeetingStatus.HOST_QUIT: (RoomState.RUNNING, "the host stepped out"),
     MeetingStatus.FINISHED: (RoomState.ENDED, "finished"),
 }
 _PARTICIPANT_WORDS = {

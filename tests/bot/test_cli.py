@@ -59,7 +59,7 @@ async def test_demo_through_a_pipe_shows_the_whole_lifecycle(provider):
     assert re.search(r"DM to bob > Your personal link to Algebra 101: http", out)
     assert "You join as attendee" in out
     assert "only bob sees > Only moderators can end Algebra 101" in out
-    assert "#general > alice ended Algebra 101; 2 people joined." in out
+    assert "#general > alice ended Algebra 101; 2 links handed out." in out
     assert "Traceback" not in out + err
     # A link is never shown to the channel.
     for line in out.splitlines():

@@ -141,7 +141,7 @@ async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place
     await loop.tick()
     [update] = fake.of("chat.update")
     assert f"{update.params['channel']}/{update.params['ts']}" == card_ref
-    assert "Lab ended: its 45 min were up; 1 person joined." in str(update.params["text"])
+    assert "Lab ended: its 45 min were up; 1 link handed out." in str(update.params["text"])
     assert '"action_id": "meet_join"' not in blocks_text(update.params), "no Join on an ended card"
     await loop.tick()
     assert len(fake.of("chat.update")) == 1, "once"

@@ -175,7 +175,10 @@ async def test_settings_defaults_and_changes_on_vconnct(bench: Bench):
     defaults = texts(await bench.say(ALICE, "settings Seminar II --defaults"))
     assert defaults.startswith("VConnct defaults:")
     assert "--record: off" in defaults
-    workspace = texts(await bench.say(ALICE, "settings --defaults"))
+    here = texts(await bench.say(ALICE, "settings --defaults"))
+    assert here.startswith("VConnct defaults:"), "the channel's one meeting is on VConnct"
+    elsewhere = Conversation(bench.channel.tenant, "C2")
+    workspace = texts(await bench.say(ALICE, "settings --defaults", elsewhere))
     assert workspace.startswith("BigBlueButton has no default meeting settings")
     history = texts(await bench.say(ALICE, "history Seminar II"))
     assert "still running" in history
@@ -224,10 +227,10 @@ async def test_each_occurrence_of_a_repeating_meeting_counts_its_own_people(benc
     bench.clock.advance(hours=25)  # 09:00 the next day
     await bench.say(ALICE, "join Daily")
     await bench.say(BOB, "join Daily")
-    assert "alice ended Daily; 2 people joined." in texts(await bench.say(ALICE, "end Daily"))
+    assert "alice ended Daily; 2 links handed out." in texts(await bench.say(ALICE, "end Daily"))
     bench.clock.advance(days=1)
     await bench.say(ALICE, "join Daily")
-    assert "alice ended Daily; 1 person joined." in texts(await bench.say(ALICE, "end Daily"))
+    assert "alice ended Daily; 1 link handed out." in texts(await bench.say(ALICE, "end Daily"))
 
 
 async def test_the_configured_reminder_applies_unless_the_creator_says_otherwise(bench: Bench):

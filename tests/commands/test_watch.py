@@ -45,7 +45,7 @@ async def test_a_meeting_ends_when_its_duration_is_up(bench: Bench, provider: st
     assert update.meeting.id == mid
     assert update.meeting.state is MeetingState.ENDED
     assert update.reply.visibility is Visibility.CHANNEL
-    assert update.reply.text == "Lab ended: its 30 min were up; 2 people joined."
+    assert update.reply.text == "Lab ended: its 30 min were up; 2 links handed out."
     assert update.reply.card is not None
     assert update.reply.card.buttons == (), "an ended card has no Join or End"
     stored = await bench.store.get_meeting(bench.channel.tenant, mid)
@@ -66,7 +66,7 @@ async def test_a_meeting_ended_on_its_provider_is_ended_here(bench: Bench, provi
 
     watch = MeetingWatch(bench.service)  # a fresh watch asks the provider at once
     [update] = await watch.sweep(bench.clock.now)
-    assert update.reply.text == "Club was ended from inside the meeting; 1 person joined."
+    assert update.reply.text == "Club was ended from inside the meeting; 1 link handed out."
     stored = await bench.store.get_meeting(bench.channel.tenant, mid)
     assert stored is not None
     assert stored.state is MeetingState.ENDED
