@@ -42,7 +42,9 @@ async def test_a_removed_person_gets_no_new_link_on_any_provider(bench: Bench):
     for provider in ("bigbluebutton", "vconnct", "liveminutes"):
         mid = card_id(await bench.say(ALICE, f"create Class-{provider} --provider {provider}"))
         await bench.say(BOB, f"join Class-{provider}")
-        removed = texts(await bench.say(ALICE, f"remove Class-{provider} --user <@{BOB.user_id}|bob>"))
+        removed = texts(
+            await bench.say(ALICE, f"remove Class-{provider} --user <@{BOB.user_id}|bob>")
+        )
         assert "Removed bob" in removed
         for again in (
             await bench.say(BOB, f"join Class-{provider}"),
