@@ -31,7 +31,7 @@ _WORDS: tuple[tuple[type[ProviderError], int, str, str], ...] = (
         ProviderOutcomeUnknown,
         logging.WARNING,
         "{name} did not answer in time ({detail})",
-        " Nothing was recorded here; please try again in a minute.",
+        ". Nothing was recorded here; please try again in a minute.",
     ),
     (
         ProviderUnavailable,

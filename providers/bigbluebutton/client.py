@@ -33,8 +33,12 @@ from providers.bigbluebutton import responses
 from providers.bigbluebutton.api import NAME, NAME_LIMITS, BigBlueButtonApi, clean_text, java_length
 from providers.errors import (
     ProviderAuthError,
+    ProviderError,
     ProviderInputError,
     ProviderNotFound,
+    ProviderOutcomeUnknown,
+    ProviderProtocolError,
+    ProviderUnavailable,
     ProviderUnsupported,
 )
 
@@ -114,9 +118,34 @@ class BigBlueButtonClient(BigBlueButtonApi):
             welcome=spec.welcome,
             extra=_extra(spec),
         )
-        room = await self._create(room, "create_room")
+        try:
+            room = await self._create(room, "create_room")
+        except (ProviderUnavailable, ProviderProtocolError) as lost:
+            room = await self._create_again(room, lost)
         attendee_pw, moderator_pw = self.passwords(room.room_id)
         return room.evolve(attendee_password=attendee_pw, moderator_password=moderator_pw)
+
+    async def _create_again(self, room: Room, lost: ProviderError) -> Room:
+        """After a create whose answer was lost: create is idempotent (same id, derived
+        passwords), so asking again returns the meeting if it was made. If the server still
+        cannot answer, the meeting is ended in case it exists; BigBlueButton also drops a
+        meeting nobody joins within minutes by itself."""
+        try:
+            return await self._create(room, "create_room")
+        except (ProviderUnavailable, ProviderProtocolError):
+            pass
+        try:
+            await self.end_meeting(room.room_id)
+        except ProviderNotFound:
+            raise lost from None  # nothing was made
+        except ProviderError:
+            raise ProviderOutcomeUnknown(
+                NAME,
+                lost.operation,
+                f"{lost.message}; if it made the meeting, BigBlueButton removes it by itself "
+                "within minutes, as nobody joins it",
+            ) from lost
+        raise lost  # whatever it made is ended
 
     async def _create(self, room: Room, operation: str) -> Room:
         name = meeting_name(room.title, operation)

@@ -32,7 +32,14 @@ from providers.base import (
     RoomState,
     RoomStatus,
 )
-from providers.errors import ProviderAuthError, ProviderRejected
+from providers.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from providers.liveminutes.wire import (
     ID_LIMIT,
     NAME,
@@ -208,18 +215,24 @@ class LiveMinutesClient(ProviderClient):
         )
 
     async def create_room(self, spec: RoomSpec) -> Room:
-        created = await self.create_meeting(
-            spec.meeting_id,
-            spec.host.user_id,
-            title=spec.title,
-            lang=spec.language,
-            description=spec.description,
-            time=spec.start,
-            # The document gives `duration` no unit; minutes is what a meeting tool means by it.
-            duration=spec.duration_minutes,
-            host_nickname=spec.host.display_name,
-            host_email=spec.host.email,
-        )
+        """Create the meeting under our own id as its meetingKey. If the answer is lost (the
+        server may have made it: a timeout, a 5xx, garbage, a reset), the key tells whether it
+        exists; one that does is cancelled, because its host URL went with the lost answer."""
+        try:
+            created = await self.create_meeting(
+                spec.meeting_id,
+                spec.host.user_id,
+                title=spec.title,
+                lang=spec.language,
+                description=spec.description,
+                time=spec.start,
+                # The document gives `duration` no unit; minutes is what a meeting tool means.
+                duration=spec.duration_minutes,
+                host_nickname=spec.host.display_name,
+                host_email=spec.host.email,
+            )
+        except (ProviderUnavailable, ProviderProtocolError) as error:
+            raise await self._undo_lost_create(spec.meeting_id, error) from error
         return Room(
             provider=NAME,
             room_id=created.meeting_key,
@@ -229,6 +242,35 @@ class LiveMinutesClient(ProviderClient):
             host_url=created.host_url,
             meeting_url=created.meeting_url,
             welcome=spec.welcome,
+        )
+
+    async def _undo_lost_create(self, key: str, lost: ProviderError) -> ProviderError:
+        """The error to raise once a lost createMeeting has been looked into (and undone)."""
+        try:
+            await self.get_meeting_status(key)
+        except ProviderRejected as error:
+            if error.key == RESULTCODE_ZERO:
+                return lost  # no such meeting: nothing was made
+            return self._unknown(key, lost)
+        except ProviderError:
+            return self._unknown(key, lost)
+        try:
+            await self.cancel_meeting(key)
+        except ProviderError:
+            return self._unknown(key, lost)
+        return ProviderUnavailable(
+            NAME,
+            lost.operation,
+            f"{lost.message}; the meeting it had made without telling us was cancelled",
+        )
+
+    @staticmethod
+    def _unknown(key: str, lost: ProviderError) -> ProviderOutcomeUnknown:
+        return ProviderOutcomeUnknown(
+            NAME,
+            lost.operation,
+            f"{lost.message}; it may still have made the meeting {key}, which could not be "
+            "checked or cancelled",
         )
 
     async def join_link(self, room: Room, participant: Participant, role: Role) -> JoinLink:
@@ -241,12 +283,17 @@ class LiveMinutesClient(ProviderClient):
                 raise
             # Not a participant yet: adding them is the only way LiveMinutes mints their URL.
             # Were the credentials wrong instead, addParticipant fails the same way and says so.
-            url = await self.add_participant(
-                room.room_id,
-                participant.user_id,
-                nickname=participant.display_name,
-                email=participant.email,
-            )
+            try:
+                url = await self.add_participant(
+                    room.room_id,
+                    participant.user_id,
+                    nickname=participant.display_name,
+                    email=participant.email,
+                )
+            except (ProviderUnavailable, ProviderProtocolError):
+                # The answer was lost, but the participant may have been added: their URL can
+                # be asked for (idempotent); if they were not added, that says so.
+                url = await self.get_participant_url(room.room_id, participant.user_id)
         note = MODERATOR_NOTE if role is Role.MODERATOR else None
         return JoinLink(url, Role.ATTENDEE, note)
 

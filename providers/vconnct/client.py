@@ -42,9 +42,12 @@ from providers.base import (
 )
 from providers.errors import (
     ProviderAuthError,
+    ProviderError,
     ProviderNotFound,
+    ProviderOutcomeUnknown,
     ProviderProtocolError,
     ProviderRejected,
+    ProviderUnavailable,
 )
 from providers.vconnct import wire
 
@@ -155,7 +158,8 @@ class VConnctClient(ProviderClient):
         self, meeting_id: str, fullname: str, role: JoinRole, *, password: str | None = None
     ) -> str:
         body = wire.compact(meeting_id=meeting_id, fullname=fullname, password=password, role=role)
-        data = await self._call("POST", self._join_path, "join", json_body=body)
+        # A join only mints a URL: asking again after a lost answer makes nothing twice.
+        data = await self._call("POST", self._join_path, "join", json_body=body, idempotent=True)
         return wire.parse(wire.UrlData, data, "join").url
 
     async def end_meeting(self, meeting_id: str) -> None:
@@ -217,14 +221,15 @@ class VConnctClient(ProviderClient):
         *,
         query: Mapping[str, str] | None = None,
         json_body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
         url = httpx.URL(self._base + path, params=dict(query) if query else None)
         response = await self._http.send(
             method,
             str(url),
             operation=operation,
-            # POSTs create meetings, sessions or links: a retry could double them.
-            idempotent=method != "POST",
+            # POSTs create meetings and sessions: a retry could double them.
+            idempotent=method != "POST" if idempotent is None else idempotent,
             headers=self._headers,
             json=json_body,
         )
@@ -259,13 +264,23 @@ class VConnctClient(ProviderClient):
         return ProviderHealth(ok=True, detail="license accepted")
 
     async def create_room(self, spec: RoomSpec) -> Room:
+        """Create the room. VConnct chooses its id, but the moderator password is ours and
+        unique: if the answer is lost (the server may have made it), the room is found by it
+        in the server's list and adopted, so nothing is left behind or made twice."""
         password = secrets.token_urlsafe(12)
-        created = await self.create_meeting(
-            spec.settings, title=spec.title, moderator_password=password, welcome_text=spec.welcome
-        )
+        try:
+            created = await self.create_meeting(
+                spec.settings,
+                title=spec.title,
+                moderator_password=password,
+                welcome_text=spec.welcome,
+            )
+            room_id = created.meeting_id
+        except (ProviderUnavailable, ProviderProtocolError) as lost:
+            room_id = await self._find_lost_room(password, spec.title, lost)
         return Room(
             provider=NAME,
-            room_id=created.meeting_id,
+            room_id=room_id,
             title=spec.title,
             settings=spec.settings,
             moderator_password=password,
@@ -273,16 +288,41 @@ class VConnctClient(ProviderClient):
             extra={"logout_url": spec.logout_url} if spec.logout_url else {},
         )
 
+    async def _find_lost_room(self, password: str, title: str, lost: ProviderError) -> str:
+        """The id of the room a lost create made, or the error to raise if it made none."""
+        try:
+            listed = await self.list_meetings()
+        except ProviderError:
+            raise ProviderOutcomeUnknown(
+                NAME,
+                lost.operation,
+                f"{lost.message}; it may still have made the meeting {title!r}, which could not "
+                "be looked for",
+            ) from lost
+        found = next((m for m in listed if m.moderator_password == password), None)
+        if found is None:
+            raise lost  # nothing was made
+        return found.meeting_id
+
     async def start_session(self, room: Room, moderator: Participant) -> SessionStart:
+        """Start a session with a fresh attendee password. If the answer is lost, the server's
+        list tells whether the session started; one that did is taken as ours (its attendee
+        password is the one just sent)."""
         attendee_password = secrets.token_urlsafe(12)
-        url = await self.start_meeting(
-            room.room_id,
-            moderator.display_name,
-            title=room.title,
-            attendee_password=attendee_password,
-            moderator_password=room.moderator_password,
-            logout_url=room.extra.get("logout_url"),
-        )
+        url: str | None = None
+        try:
+            url = await self.start_meeting(
+                room.room_id,
+                moderator.display_name,
+                title=room.title,
+                attendee_password=attendee_password,
+                moderator_password=room.moderator_password,
+                logout_url=room.extra.get("logout_url"),
+            )
+        except (ProviderUnavailable, ProviderProtocolError):
+            listed = await self.list_meetings()
+            if not any(m.meeting_id == room.room_id and m.is_running for m in listed):
+                raise
         latest = await self._latest_session(room)
         session_id = latest.session_id if latest is not None else None
         return SessionStart(

@@ -43,7 +43,8 @@ def meeting_id(replies: list[Reply]) -> str:
     ],
 )
 async def test_provider_failure_on_create_records_nothing(bench: Bench, knob, message):
-    setattr(bench.sims.vconnct.faults, knob, 5)
+    # The create fails before the provider acted; asking it afterwards finds nothing made.
+    setattr(bench.sims.vconnct.faults, knob, 1)
     bench.providers["vconnct"]._http.timeout = 0.3  # type: ignore[attr-defined]
     replies = await bench.say(ALICE, "create Doomed --provider vconnct")
     assert [r.visibility for r in replies] == [Visibility.EPHEMERAL]
