@@ -31,7 +31,14 @@ once the upstream has answered it, so a test can assert "createMeeting reached t
 exactly once": `len(proxy.requests("createMeeting", forwarded=True)) == 1`.
 
 `ProxiedProviders` starts the three simulators with a proxy in front of each and hands out a
-`ProvidersConfig` that points meetbot's real clients at the proxies.
+`ProvidersConfig` that points meetbot's real clients at the proxies:
+
+    async with ProxiedProviders(timeout=0.5) as providers:
+        lm = providers.proxy("liveminutes")
+        lm.add(Fault("status500", "after", path="createMeeting"))
+        ...  # run meetbot on providers.providers_config(); it is told HTTP 500
+        assert len(providers.simulators.liveminutes.meetings) == 1  # yet the room exists
+        assert len(lm.requests("createMeeting", forwarded=True)) == 1
 """
 
 from __future__ import annotations
