@@ -1,7 +1,8 @@
 """The one place provider clients touch httpx: timeouts, retries, error translation, redaction.
 
 Every provider call goes through `ProviderHttp.send`, which
-- applies the per-call timeout,
+- gives each attempt an overall deadline of the configured timeout, body included (httpx's own
+  timeout is per read, so a server dripping a byte at a time would never trip it),
 - retries with exponential backoff only calls the caller marks idempotent, and only on
   `ProviderUnavailable` (timeouts, transport failures, HTTP 5xx),
 - turns every httpx exception into the provider error tree, so httpx types never escape,
@@ -108,6 +109,10 @@ class ProviderHttp:
 
         Raises `ProviderUnavailable` after the last attempt. Any other status is returned for
         the provider client to judge, because each provider signals errors its own way.
+
+        Each attempt, from connecting to the last byte of the body, ends within `timeout`, so
+        a call takes at most `attempts x timeout` plus the backoff between attempts (with the
+        defaults, 3 x timeout + 0.75 s when idempotent, and timeout when not).
         """
         attempts = self.retry.attempts if idempotent else 1
         for attempt in range(1, attempts + 1):
@@ -152,16 +157,19 @@ class ProviderHttp:
         try:
             # Inside the try: a malformed configured URL is reported like any unreachable server.
             path = httpx.URL(url).path
-            response = await self.client.request(
-                method,
-                url,
-                headers=dict(headers) if headers else None,
-                json=json,
-                data=dict(data) if data is not None else None,
-                auth=auth,
-                timeout=self.timeout,
-            )
-        except httpx.TimeoutException as error:
+            # The deadline covers the body too: `request` (not streaming) reads all of it
+            # before it returns.
+            async with asyncio.timeout(self.timeout):
+                response = await self.client.request(
+                    method,
+                    url,
+                    headers=dict(headers) if headers else None,
+                    json=json,
+                    data=dict(data) if data is not None else None,
+                    auth=auth,
+                    timeout=self.timeout,
+                )
+        except (httpx.TimeoutException, TimeoutError) as error:
             raise ProviderUnavailable(
                 self.provider, operation, f"no answer within {self.timeout:g}s"
             ) from error
