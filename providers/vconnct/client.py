@@ -341,7 +341,17 @@ class VConnctClient(ProviderClient):
         return JoinLink(url, role)
 
     async def end(self, room: Room) -> None:
-        await self.end_meeting(room.room_id)
+        """End the running session. "Not running" (a retry whose first answer was lost, or an
+        end from inside the meeting) and an unreadable answer are an end done, unless the
+        server's list says the meeting still runs."""
+        try:
+            await self.end_meeting(room.room_id)
+        except ProviderNotFound:
+            raise
+        except (ProviderRejected, ProviderProtocolError):
+            listed = await self.list_meetings()
+            if any(m.meeting_id == room.room_id and m.is_running for m in listed):
+                raise
 
     async def status(self, room: Room) -> RoomStatus:
         found = next((m for m in await self.list_meetings() if m.meeting_id == room.room_id), None)
@@ -435,7 +445,13 @@ class VConnctClient(ProviderClient):
         )
 
     async def delete_room(self, room: Room) -> None:
-        await self.delete_scheduled_meeting(room.room_id)
+        """Delete the room; an unreadable answer is a delete done if the room is gone from the
+        server's list."""
+        try:
+            await self.delete_scheduled_meeting(room.room_id)
+        except ProviderProtocolError:
+            if any(m.meeting_id == room.room_id for m in await self.list_meetings()):
+                raise
 
     async def list_rooms(self) -> list[RoomSummary]:
         return [
