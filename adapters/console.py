@@ -1,7 +1,8 @@
 """The terminal chat: /meet in a terminal or a pipe, with every reply shown with its audience.
 
 One line at a time from the input: `/meet ...` runs a command as the current user, `/as NAME`
-switches user, `/press join|end MEETING` presses a card button, `#` starts a comment. Output
+switches user, `/press join|end MEETING` presses a card button, and a `#` that starts a word
+(outside quotes) starts a comment, as in a shell script. Output
 says who sees what: channel posts, ephemeral answers ("only NAME sees") and DMs ("DM to NAME"),
 so a demo shows exactly what chat users would see. It exits at the end of the input.
 """
@@ -27,7 +28,7 @@ HELP = """Console commands:
   /meet SUBCOMMAND ...   run a /meet command (try /meet help)
   /as NAME               act as another user from now on
   /press join|end ID     press a card's Join or End button
-  # ...                  a comment
+  # ...                  a comment (also after a command)
 End of input (Ctrl-D) quits."""
 
 
@@ -75,8 +76,8 @@ class ConsoleChat:
             await self.handle(raw.rstrip("\n"))
 
     async def handle(self, line: str) -> None:
-        text = line.strip()
-        if not text or text.startswith("#"):
+        text = without_comment(line).strip()
+        if not text:
             return
         self.say(f"\n[{self.user.display_name}] {clean(text)}")
         word, _, rest = text.partition(" ")
@@ -146,6 +147,27 @@ def render_card(card: Card) -> list[str]:
     else:
         lines[-1] = "└" + lines[-1][1:]
     return lines
+
+
+_QUOTE_PAIRS = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
+
+
+def without_comment(line: str) -> str:
+    """The line up to a `#` that starts a word outside quotes, as in a shell script:
+    `/meet end Algebra 101   # refused` runs `/meet end Algebra 101`, while `C#` and
+    `"Room #4"` keep their `#`."""
+    closing: str | None = None
+    previous = " "
+    for index, char in enumerate(line):
+        if closing is not None:
+            if char in (closing, '"', "\u201d"):
+                closing = None
+        elif char in _QUOTE_PAIRS:
+            closing = _QUOTE_PAIRS[char]
+        elif char == "#" and previous.isspace():
+            return line[:index]
+        previous = char
+    return line
 
 
 def clean(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -223,6 +224,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "discord-invite": discord_invite,
     }
     runner = runners[args.command]
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(runner(args))
-    return 130
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(runner(args))
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`meetbot demo | head -3`): stop quietly, as `yes | head` does.
+        # Later writes (the interpreter's own flush at exit) go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer whose pipe closed

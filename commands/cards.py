@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.limits import provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
+from commands.recurrence import describe_rule
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
 from commands.service import JoinGrant
 from commands.spec import SETTING_FLAGS
@@ -57,8 +58,8 @@ def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> C
         fields.append(CardField("Starts", when(schedule.start, zone), moment=schedule.start))
     if schedule.duration_minutes:
         fields.append(CardField("Duration", f"{schedule.duration_minutes} min"))
-    if schedule.rrule:
-        fields.append(CardField("Repeats", schedule.rrule))
+    if schedule.rrule and schedule.start is not None:
+        fields.append(CardField("Repeats", describe_rule(schedule.rrule, schedule.start, zone)))
     if meeting.state is MeetingState.ENDED and meeting.started_at and meeting.ended_at:
         minutes = max(1, round((meeting.ended_at - meeting.started_at).total_seconds() / 60))
         fields.append(CardField("Lasted", f"{minutes} min"))

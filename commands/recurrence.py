@@ -1,8 +1,9 @@
-"""Repeating meetings: the RFC 5545 rule for a `--repeat` word, and the next occurrence."""
+"""Repeating meetings: the RFC 5545 rule for a `--repeat` word, the next occurrence, and the
+rule in words for people."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from dateutil.rrule import rrulestr
 
@@ -32,3 +33,32 @@ def next_occurrence(schedule: Schedule, *, after: datetime) -> datetime | None:
     rule = rrulestr(schedule.rrule, dtstart=schedule.start)
     following: datetime | None = rule.after(after)
     return following
+
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def describe_rule(rrule: str, start: datetime, zone: tzinfo) -> str:
+    """The rule in words, at the start's time of day in `zone`: "every Monday at 09:00".
+    Never RRULE text: people read this on a card."""
+    local = start.astimezone(zone)
+    at = f"at {local:%H:%M}"
+    if rrule == _RULES["daily"]:
+        return f"every day {at}"
+    if rrule == _RULES["weekdays"]:
+        return f"every weekday (Monday to Friday) {at}"
+    if rrule == _RULES["weekly"]:
+        return f"every {_WEEKDAY_NAMES[local.weekday()]} {at}"
+    if rrule == _RULES["monthly"]:
+        day = local.day
+        words = f"every month on the {_ordinal(day)} {at}"
+        if day > 28:
+            # RFC 5545: a month without that day has no occurrence (it is not moved).
+            words += f"; months without a {_ordinal(day)} are skipped"
+        return words
+    return "on a repeating schedule"
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"

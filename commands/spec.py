@@ -32,6 +32,7 @@ class Access(StrEnum):
 
     ANYONE = "anyone in the channel"
     MODERATOR = "moderators of the meeting"
+    LOOK_ANYONE = "anyone may look; only moderators of the meeting may change"
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ MEET: tuple[Subcommand, ...] = (
     Subcommand(
         "recordings",
         "list recordings; moderators can publish, unpublish or delete one",
-        Access.ANYONE,
+        Access.LOOK_ANYONE,
         (
             _MEETING,
             Option("publish", Kind.TEXT, "publish this recording id", metavar="ID"),
@@ -217,7 +218,7 @@ MEET: tuple[Subcommand, ...] = (
     Subcommand(
         "settings",
         "show a meeting's settings, or change them with flags",
-        Access.MODERATOR,
+        Access.LOOK_ANYONE,
         (
             _MEETING,
             Option("defaults", Kind.FLAG, "show the provider's default settings instead"),

@@ -108,3 +108,16 @@ async def test_a_due_reminder_is_posted_in_the_terminal_channel(tmp_path):
             await bench.store.close()
             for provider in bench.providers.values():
                 await provider.aclose()
+
+
+def test_a_comment_after_a_command_is_a_comment():
+    from adapters.console import without_comment
+
+    assert without_comment("/meet end Algebra 101   # refused: bob is an attendee") == (
+        "/meet end Algebra 101   "
+    )
+    assert without_comment("# a whole line") == ""
+    assert without_comment('/meet create "Room #4" --welcome C#') == (
+        '/meet create "Room #4" --welcome C#'
+    )
+    assert without_comment("/meet create \u201cRoom #4\u201d") == "/meet create \u201cRoom #4\u201d"

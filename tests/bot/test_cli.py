@@ -9,6 +9,7 @@ import logging
 import re
 import signal
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +206,26 @@ def test_a_store_that_cannot_open_is_one_clear_line(tmp_path, capsys, command):
     assert f"meetbot {command}: cannot open the store" in err
     assert "does not exist" in err
     assert "Traceback" not in err
+
+
+async def test_the_readmes_demo_lines_run_as_written():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("## Try it in a terminal", 1)[1].split("```text\n", 1)[1]
+    script = block.split("```", 1)[0]
+    code, out, err = await run_meetbot("demo", stdin=script)
+    assert code == 0, err
+    assert "only bob sees > Only moderators can end Algebra 101" in out
+    assert "alice ended Algebra 101" in out
+    assert "There is no" not in out
+
+
+async def test_a_reader_that_stops_early_gets_no_traceback():
+    process = await asyncio.create_subprocess_shell(
+        f"printf '/meet help\\n/meet help\\n' | {sys.executable} -m bot demo | head -3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert len(out.decode().splitlines()) == 3
+    assert "Traceback" not in err.decode()
+    assert "BrokenPipeError" not in err.decode()
