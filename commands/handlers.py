@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from commands import cards
+from commands.changes import MeetingChanges, Removal
 from commands.errors import CommandError
 from commands.explain import problem_words
 from commands.limits import plural, provider_label
@@ -14,7 +15,7 @@ from commands.model import ChatUser, Conversation, MeetingState, Tenant
 from commands.parsing import Invocation, Mention
 from commands.queries import MeetingQueries
 from commands.replies import Reply, Visibility
-from commands.service import Created, CreateRequest, MeetingService, Removal
+from commands.service import Created, CreateRequest, MeetingService
 from commands.spec import SUBCOMMANDS, describe, overview
 from providers.base import Capability, RoomUpdate
 
@@ -85,6 +86,7 @@ class Handlers:
     def __init__(self, service: MeetingService, directory: Directory) -> None:
         self.service = service
         self.queries = MeetingQueries(service)
+        self.changes = MeetingChanges(service)
         self.directory = directory
         self.table: dict[str, Handler] = {
             "help": self.help,
@@ -332,7 +334,7 @@ class Handlers:
             welcome=welcome,
             settings=meeting.room.settings.with_changes(changes) if changes else None,
         )
-        meeting = await self.service.update(ctx.user, ctx.where, meeting.id, update)
+        meeting = await self.changes.update(ctx.user, ctx.where, meeting.id, update)
         text = f"Updated {meeting.title}:\n{cards.settings_text(meeting.room.settings)}"
         capabilities = self.service.provider_for(meeting).capabilities
         if meeting.state is MeetingState.RUNNING and Capability.LIVE_UPDATE not in capabilities:
@@ -356,11 +358,11 @@ class Handlers:
 
     async def remove(self, ctx: Context) -> list[Reply]:
         removed = list(await self.users(ctx, "user"))
-        removal = await self.service.remove(
+        removal = await self.changes.remove(
             ctx.user, ctx.where, ctx.invocation.text("meeting"), removed
         )
         return ephemeral(removal_text(removal))
 
     async def delete(self, ctx: Context) -> list[Reply]:
-        meeting = await self.service.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))
+        meeting = await self.changes.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))
         return [Reply(f"{ctx.user.display_name} deleted {meeting.title}.", Visibility.CHANNEL)]
