@@ -120,16 +120,16 @@ async def test_the_configured_timeout_is_the_deadline_of_a_create(
     providers: ProxiedProviders,
 ) -> None:
     # Through the config, as meetbot runs: one attempt (a create is not retried), cut at the
-    # section's timeout, although the provider went on to create the meeting.
+    # section's timeout; the provider went on to create the meeting, which is then found in
+    # its list and adopted (one more quick call), not left behind.
     proxy = providers.proxy("vconnct")
     proxy.add(drip("create_meeting"))
     client: MeetingProvider = build_provider(providers.providers_config(), "vconnct")
     spec = RoomSpec("m1", "slack:T1", "Algebra", Participant("alice", "Alice"), MeetingSettings())
     started = time.perf_counter()
     try:
-        with pytest.raises(ProviderUnavailable, match=f"no answer within {TIMEOUT:g}s"):
-            await client.create_room(spec)
+        room = await client.create_room(spec)
     finally:
         await client.aclose()
     assert time.perf_counter() - started < bound(1)
-    assert len(providers.simulators.vconnct.meetings) == 1
+    assert list(providers.simulators.vconnct.meetings) == [room.room_id]
