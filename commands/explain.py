@@ -30,7 +30,7 @@ _WORDS: tuple[tuple[type[ProviderError], int, str, str], ...] = (
     (
         ProviderOutcomeUnknown,
         logging.WARNING,
-        "{name} did not answer in time ({detail})",
+        "{name} is not answering right now ({detail})",
         ". Nothing was recorded here; please try again in a minute.",
     ),
     (

@@ -36,7 +36,6 @@ from providers.errors import (
     ProviderError,
     ProviderInputError,
     ProviderNotFound,
-    ProviderOutcomeUnknown,
     ProviderProtocolError,
     ProviderUnavailable,
     ProviderUnsupported,
@@ -126,26 +125,22 @@ class BigBlueButtonClient(BigBlueButtonApi):
         return room.evolve(attendee_password=attendee_pw, moderator_password=moderator_pw)
 
     async def _create_again(self, room: Room, lost: ProviderError) -> Room:
-        """After a create whose answer was lost: create is idempotent (same id, derived
-        passwords), so asking again returns the meeting if it was made. If the server still
-        cannot answer, the meeting is ended in case it exists; BigBlueButton also drops a
-        meeting nobody joins within minutes by itself."""
-        try:
-            return await self._create(room, "create_room")
-        except (ProviderUnavailable, ProviderProtocolError):
-            pass
-        try:
-            await self.end_meeting(room.room_id)
-        except ProviderNotFound:
-            raise lost from None  # nothing was made
-        except ProviderError:
-            raise ProviderOutcomeUnknown(
-                NAME,
-                lost.operation,
-                f"{lost.message}; if it made the meeting, BigBlueButton removes it by itself "
-                "within minutes, as nobody joins it",
-            ) from lost
-        raise lost  # whatever it made is ended
+        """After a create whose answer was lost. An unreadable answer (ProviderProtocolError)
+        is asked once more: create is idempotent (same id, derived passwords), so a meeting it
+        made comes back as it is. An unavailable server was already asked again by the retry
+        policy; whatever it may have made, nobody joins, and BigBlueButton removes such a
+        meeting by itself within minutes."""
+        if isinstance(lost, ProviderProtocolError):
+            try:
+                return await self._create(room, "create_room")
+            except (ProviderUnavailable, ProviderProtocolError):
+                pass
+        raise ProviderUnavailable(
+            NAME,
+            lost.operation,
+            f"{lost.message}; a meeting it may have made is removed by BigBlueButton itself "
+            "within minutes, as nobody joins it",
+        ) from lost
 
     async def _create(self, room: Room, operation: str) -> Room:
         name = meeting_name(room.title, operation)
