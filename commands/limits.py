@@ -18,6 +18,7 @@ _CANNOT = {
     Capability.START_SESSION: "{p} has no sessions to start; a meeting is open once it exists.",
     Capability.STATUS: "{p} does not tell a meeting's status.",
     Capability.ATTENDANCE: "{p} does not tell who attended.",
+    Capability.ATTENDANCE_AFTER_END: "{p} forgets who attended once a meeting ends.",
     Capability.SESSIONS: "{p} keeps no history of sessions.",
     Capability.RECORDINGS: "{p} has no recordings.",
     Capability.MANAGE_RECORDINGS: "{p} cannot publish, unpublish or delete recordings.",

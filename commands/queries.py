@@ -97,7 +97,7 @@ class MeetingQueries:
         linked = tuple(dict.fromkeys(entry.user_name for entry in joined))
         names = {entry.user_key: entry.user_name for entry in joined}
         live = meeting.state is MeetingState.RUNNING and wanted == current
-        if live or Capability.SESSIONS in provider.capabilities:
+        if live or Capability.ATTENDANCE_AFTER_END in provider.capabilities:
             # The provider still knows (a running meeting, or one whose sessions it keeps).
             if live:
                 attendees = await self.service.keep_attendance(meeting)

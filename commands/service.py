@@ -368,7 +368,8 @@ class MeetingService:
         `MeetingChanged` when another end got there first (nothing is written twice)."""
         provider = self.provider_for(meeting)
         if meeting.state is MeetingState.RUNNING and not ended_on_provider:
-            await self.keep_attendance(meeting)  # BigBlueButton forgets it at the end
+            if Capability.ATTENDANCE_AFTER_END not in provider.capabilities:
+                await self.keep_attendance(meeting)  # the provider forgets it at the end
             try:
                 await provider.end(meeting.room)
             except ProviderNotFound:

@@ -73,6 +73,8 @@ class Capability(StrEnum):
     START_SESSION = "start a session"
     STATUS = "meeting status"
     ATTENDANCE = "attendance"
+    # Who attended can still be asked after the end (BigBlueButton forgets at the end).
+    ATTENDANCE_AFTER_END = "attendance after a meeting ended"
     SESSIONS = "session history"
     RECORDINGS = "recordings"
     MANAGE_RECORDINGS = "publishing and deleting recordings"

@@ -81,7 +81,13 @@ class LiveMinutesClient(ProviderClient):
 
     name = NAME
     capabilities = frozenset(
-        {Capability.STATUS, Capability.ATTENDANCE, Capability.REMOVE_PARTICIPANT, Capability.DELETE}
+        {
+            Capability.STATUS,
+            Capability.ATTENDANCE,
+            Capability.ATTENDANCE_AFTER_END,  # participant statuses outlive the meeting
+            Capability.REMOVE_PARTICIPANT,
+            Capability.DELETE,
+        }
     )
 
     def __init__(

@@ -65,6 +65,7 @@ class VConnctClient(ProviderClient):
             Capability.START_SESSION,
             Capability.STATUS,
             Capability.ATTENDANCE,
+            Capability.ATTENDANCE_AFTER_END,
             Capability.SESSIONS,
             Capability.RECORDINGS,
             Capability.SETTINGS,

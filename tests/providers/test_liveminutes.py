@@ -386,6 +386,7 @@ async def test_capabilities_and_unsupported_operations(lm: Rig) -> None:
     assert client.capabilities == {
         Capability.STATUS,
         Capability.ATTENDANCE,
+        Capability.ATTENDANCE_AFTER_END,
         Capability.REMOVE_PARTICIPANT,
         Capability.DELETE,
     }
