@@ -19,10 +19,18 @@ import pytest
 from adapters.discord import DiscordAdapter, invite_url
 from adapters.discord.group import build_group
 from bot.simulated import SimulatedProviders
+from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.spec import MEET
 from commands.watch import MeetingWatch
-from tests.adapters.fake_discord import APP_ID, FakeDiscord, interaction, meet_command, member
+from tests.adapters.fake_discord import (
+    APP_ID,
+    FakeDiscord,
+    in_direct_message,
+    interaction,
+    meet_command,
+    member,
+)
 from tests.commands.conftest import Bench, make_bench
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
@@ -39,10 +47,17 @@ class DiscordRig:
     adapter: DiscordAdapter
 
     def command(
-        self, sub: str, options: dict[str, Any], who: tuple[str, str] = ALICE, permissions: int = 0
+        self,
+        sub: str,
+        options: dict[str, Any],
+        who: tuple[str, str] = ALICE,
+        permissions: int = 0,
+        in_dm: bool = False,
     ) -> str:
         interaction_id = str(next(_ids))
         payload = meet_command(interaction_id, sub, options, who, GUILD, CHANNEL, permissions)
+        if in_dm:
+            payload = in_direct_message(payload, who, self.fake.dm_channel(who[0]))
         self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
         return interaction_id
 
@@ -78,16 +93,7 @@ class DiscordRig:
             },
         }
         if in_dm:
-            for key in ("guild_id", "member"):
-                payload.pop(key)
-            payload["user"] = {
-                "id": who[0],
-                "username": who[1],
-                "discriminator": "0",
-                "avatar": None,
-            }
-            payload["channel_id"] = payload["channel"]["id"] = self.fake.dm_channel(who[0])
-            payload["channel"]["type"] = 1
+            payload = in_direct_message(payload, who, self.fake.dm_channel(who[0]))
         self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
         return interaction_id
 
@@ -307,6 +313,9 @@ def test_command_tree_matches_the_checked_in_fixture_and_the_spec(tmp_path):
     assert shown == json.loads(FIXTURE.read_text()), (
         "the /meet command tree changed: review it and update the fixture"
     )
+    # Meetings belong to a server: Discord does not offer /meet in DMs.
+    assert shown["dm_permission"] is False
+    assert shown["contexts"] == [0], "0: guild channels only"
     subs = {o["name"]: o for o in shown["options"]}
     assert list(subs) == [s.name for s in MEET]
     for sub in MEET:
@@ -384,3 +393,31 @@ async def test_a_closed_dm_is_remembered_and_not_tried_again_soon(rig: DiscordRi
         lambda: any("could not send you" in f.get("content", "") for f in rig.followups(third))
     )
     assert len(fake.messages_to(fake.dm_channel(ALICE[0]))) == 2
+
+
+async def test_a_slash_command_in_a_dm_is_refused_privately_and_changes_nothing(rig: DiscordRig):
+    # /meet registered globally can be typed in a DM, where no server says whose meetings.
+    fake = rig.fake
+    asked = [
+        rig.command("create", {"title": "Secret plans"}, who=BOB, in_dm=True),
+        rig.command("list", {"all": True}, who=ALICE, in_dm=True),
+        rig.command("join", {"meeting": "Secret plans"}, who=ALICE, in_dm=True),
+    ]
+    await fake.wait_until(lambda: all(rig.followups(i) for i in asked))
+    for interaction_id in asked:
+        [answer] = rig.followups(interaction_id)
+        assert answer["flags"] & EPHEMERAL
+        assert "in a direct message I cannot tell which server" in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings, "no provider room was made"
+    for tenant in ("None", GUILD):
+        stored = await rig.bench.store.find_meetings(Tenant(Platform.DISCORD, tenant))
+        assert stored == [], "nothing was stored"
+    assert not fake.messages_to(fake.dm_channel(ALICE[0])), "nobody got a link"
+
+
+async def test_help_still_answers_in_a_dm(rig: DiscordRig):
+    asked = rig.command("help", {"topic": "create"}, in_dm=True)
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert answer["flags"] & EPHEMERAL
+    assert "/meet create" in answer["content"]
