@@ -231,7 +231,8 @@ class _Parser:
             if option.kind is Kind.DURATION:
                 return parse_duration(raw)
             if option.kind is Kind.MINUTES:
-                if not raw.isdigit() or not 0 <= int(raw) <= 10080:
+                # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+                if not raw.isdecimal() or len(raw.lstrip("0")) > 5 or not 0 <= int(raw) <= 10080:
                     raise ValueError(f"--{option.name} takes minutes, 0 to 10080")
                 return int(raw)
             if option.kind is Kind.WHEN:

@@ -126,6 +126,26 @@ def test_malformed_commands_are_usage_errors(text, message):
     assert caught.value.usage.startswith("/meet")
 
 
+HUGE = "1" + "0" * 310  # past the largest float
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"create Demo --duration {HUGE}h", "at most 7 days"),
+        (f"create Demo --duration {HUGE}.5h", "at most 7 days"),
+        (f"create Demo --duration {HUGE}h{HUGE}m", "at most 7 days"),
+        (f'create Demo --start "in {HUGE}h"', "at most 7 days"),
+        (f'create Demo --start "in {HUGE}"', "at most 7 days"),
+        ("create Demo --remind \u00b2", "takes minutes"),  # a digit to isdigit(), not to int()
+    ],
+)
+def test_huge_and_odd_numbers_are_usage_errors(text, message):
+    with pytest.raises(UsageError) as caught:
+        p(text)
+    assert message in str(caught.value)
+
+
 def test_control_characters_are_removed_from_titles():
     inv = p("create Evil\x00\x1b[31mTitle\u202e")
     assert inv.text("title") == "Evil [31mTitle"
