@@ -150,10 +150,14 @@ class _Parser:
             if option.kind is Kind.FLAG:
                 self._store(option, bool(value))
             elif option.kind is Kind.USERS:
-                mentions = tuple(m for m in map(_mention, str(value).split()) if m is not None)
-                if not mentions:
-                    raise self.fail(f"{option.name} takes one or more @mentions")
-                self._store(option, mentions)
+                words = str(value).split()
+                stray = next((w for w in words if _mention(w) is None), None)
+                if stray is not None or not words:
+                    # A typed option holds only mentions: a stray word is a mistake to show,
+                    # not one to drop silently.
+                    shown = f", not {stray[:40]!r}" if stray is not None else ""
+                    raise self.fail(f"{option.name} takes @mentions of people{shown}")
+                self._store(option, tuple(m for m in map(_mention, words) if m is not None))
             elif option.kind is Kind.MINUTES and isinstance(value, int):
                 self._store(option, self._convert(option, str(value)))
             elif option.positional:

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ from discord import app_commands
 
 from adapters._inflight import InFlight
 from adapters.discord.group import build_group
+from commands.errors import CommandError
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.policy import DISCORD_PERMISSIONS
@@ -170,7 +172,8 @@ class DiscordAdapter:
                 )
                 return
             user, where = self.context(interaction)
-            router = self.router.with_directory(DiscordDirectory(interaction))
+            directory = DiscordDirectory(interaction, members_only=name != "remove")
+            router = self.router.with_directory(directory)
             replies = await router.dispatch_options(user, where, name, options)
             await self.deliver(interaction, replies, user)
 
@@ -412,20 +415,57 @@ class DiscordAdapter:
 
 
 class DiscordDirectory:
-    """Mentions in typed options (`<@123>`) as ChatUsers of the interaction's guild."""
+    """Mentions in typed options (`<@123>`) as ChatUsers of the interaction's guild.
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    Discord does not resolve mentions inside string options, so a mention is checked here: one
+    that names no user (`@everyone`, a Slack-style `<@U1>`) or nobody of this server is a clear
+    refusal. `members_only=False` (for /meet remove) accepts people who have left the server,
+    since taking back their access is exactly what is wanted then.
+    """
+
+    def __init__(self, interaction: discord.Interaction, *, members_only: bool = True) -> None:
         self.interaction = interaction
+        self.members_only = members_only
 
     async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        if not _SNOWFLAKE.match(mention.user_id) or int(mention.user_id) >= 1 << 64:
+            raise CommandError(
+                f"@{mention.label or mention.user_id} is not a member of this server. "
+                f"{_PICK_MEMBERS}"
+            )
+        user_id = int(mention.user_id)
+        member = await self._member(user_id)
+        if member is not None:
+            return ChatUser(tenant, mention.user_id, member.display_name)
+        if self.members_only:
+            raise CommandError(f"<@{user_id}> is not a member of this server. {_PICK_MEMBERS}")
+        return ChatUser(tenant, mention.user_id, mention.label or "a former member")
+
+    async def _member(self, user_id: int) -> discord.Member | None:
         guild = self.interaction.guild
-        member = guild.get_member(int(mention.user_id)) if guild is not None else None
-        name = member.display_name if member is not None else (mention.label or "a member")
-        return ChatUser(tenant, mention.user_id, name)
+        if guild is None:
+            return None
+        cached = guild.get_member(user_id)
+        if cached is not None:
+            return cached
+        try:
+            return await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return None
+        except discord.HTTPException as error:
+            log.warning("looking up member %s failed: %s", user_id, error.status)
+            raise CommandError(
+                "Discord did not tell me who that is right now; please try again in a minute."
+            ) from None
+
+
+_SNOWFLAKE = re.compile(r"^\d{1,20}$")
+_PICK_MEMBERS = "Mention people by picking them from the list Discord shows as you type @."
 
 
 def _embed(card: Card) -> discord.Embed:
-    embed = discord.Embed(title=truncate(card.title, 256))
+    # Titles render markdown and mention syntax like any message text: escaped the same way.
+    embed = discord.Embed(title=truncate(escape_discord(card.title), 256))
     for field in card.fields[:25]:
         value = truncate(escape_discord(field.value), 1024) or "-"
         if field.moment is not None:

@@ -21,6 +21,7 @@ from adapters.discord.group import build_group
 from bot.simulated import SimulatedProviders
 from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
+from commands.render import escape_discord
 from commands.spec import MEET
 from commands.watch import MeetingWatch
 from tests.adapters.fake_discord import (
@@ -421,3 +422,56 @@ async def test_help_still_answers_in_a_dm(rig: DiscordRig):
     [answer] = rig.followups(asked)
     assert answer["flags"] & EPHEMERAL
     assert "/meet create" in answer["content"]
+
+
+@pytest.mark.parametrize(
+    ("invite", "shown"),
+    [
+        ("@everyone", "@everyone"),
+        ("<@U1>", "@U1"),  # a Slack-style mention
+        ("<@503>", "<@503>"),  # an id, but nobody of this server
+    ],
+)
+async def test_inviting_someone_who_is_not_a_member_is_a_clear_refusal(
+    rig: DiscordRig, invite: str, shown: str
+):
+    asked = rig.command("create", {"title": "Club", "invite": invite})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert "went wrong" not in answer["content"]
+    assert "is not a member of this server" in answer["content"]
+    assert escape_discord(shown) in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings, "nothing was created"
+
+
+async def test_an_invited_member_is_looked_up_and_gets_an_invitation(rig: DiscordRig):
+    rig.fake.members[(GUILD, BOB[0])] = member(BOB[0], "Bob B.")
+    asked = rig.command("create", {"title": "Club", "invite": f"<@{BOB[0]}>"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(BOB[0])) and bool(rig.followups(asked)))
+    assert "invites you to Club" in rig.dms(BOB[0])[0]["content"]
+    assert rig.fake.find("GET", f"/guilds/{GUILD}/members/{BOB[0]}")
+
+
+async def test_invite_words_that_are_not_mentions_are_a_usage_error(rig: DiscordRig):
+    asked = rig.command("create", {"title": "Club", "invite": f"<@{BOB[0]}> <@&1> hello"})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert "invite takes @mentions of people" in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings
+
+
+async def test_someone_who_left_the_server_can_still_be_removed(rig: DiscordRig):
+    rig.command("create", {"title": "Club"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(ALICE[0])))
+    asked = rig.command("remove", {"meeting": "Club", "user": "<@503>"})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    assert "Removed" in rig.followups(asked)[0]["content"]
+
+
+async def test_card_titles_are_escaped_like_all_user_text(rig: DiscordRig):
+    rig.command("create", {"title": "@everyone <@&123> **now** [x](https://evil.example)"})
+    await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
+    [embed] = rig.fake.messages_to(CHANNEL)[0]["embeds"]
+    assert embed["title"] == escape_discord("@everyone <@&123> **now** [x](https://evil.example)")
+    for live in ("<@&123>", "**now**", "](", "@everyone"):
+        assert live not in embed["title"]
