@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from commands.errors import UsageError
+from commands.render import strip_escapes
 from commands.spec import (
     SETTING_FLAGS,
     SUBCOMMANDS,
@@ -281,8 +282,10 @@ def _boolean(raw: str, option: Option, parser: _Parser) -> bool:
 
 
 def _text(raw: str, option: Option, parser: _Parser) -> str:
-    # Control characters can break cards and terminals; collapse whitespace runs.
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
+    # Control characters can break cards and terminals: escape sequences go whole (no "[2J"
+    # left in a title), other unprintables become spaces; whitespace runs collapse.
+    unescaped = strip_escapes(raw)
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in unescaped).split())
     if not cleaned:
         raise parser.fail(f"{option.metavar or option.flag} cannot be empty")
     if len(cleaned) > MAX_TEXT_LENGTH:
