@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,117 +16,30 @@ import pytest
 
 from adapters.discord import DiscordAdapter, invite_url
 from adapters.discord.group import build_group
-from bot.simulated import SimulatedProviders
 from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.render import escape_discord
 from commands.spec import MEET
 from commands.watch import MeetingWatch
-from tests.adapters.fake_discord import (
-    APP_ID,
-    FakeDiscord,
-    in_direct_message,
-    interaction,
-    meet_command,
-    member,
+from tests.adapters.discord_rig import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    EPHEMERAL,
+    GUILD,
+    DiscordRig,
+    next_id,
+    open_rig,
 )
-from tests.commands.conftest import Bench, make_bench
+from tests.adapters.fake_discord import APP_ID, meet_command, member
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
-GUILD, CHANNEL = "420000000000000042", "770000000000000077"
-ALICE, BOB = ("501", "alice"), ("502", "bob")
-EPHEMERAL = 64
-_ids = count(600000000000000001)
-
-
-@dataclass
-class DiscordRig:
-    bench: Bench
-    fake: FakeDiscord
-    adapter: DiscordAdapter
-
-    def command(
-        self,
-        sub: str,
-        options: dict[str, Any],
-        who: tuple[str, str] = ALICE,
-        permissions: int = 0,
-        in_dm: bool = False,
-    ) -> str:
-        interaction_id = str(next(_ids))
-        payload = meet_command(interaction_id, sub, options, who, GUILD, CHANNEL, permissions)
-        if in_dm:
-            payload = in_direct_message(payload, who, self.fake.dm_channel(who[0]))
-        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
-        return interaction_id
-
-    def press(self, custom_id: str, who: tuple[str, str] = BOB, in_dm: bool = False) -> str:
-        interaction_id = str(next(_ids))
-        payload = interaction(interaction_id, who, GUILD, CHANNEL) | {
-            "type": 3,
-            "data": {"component_type": 2, "custom_id": custom_id},
-            "message": {
-                "id": "700",
-                "channel_id": CHANNEL,
-                "content": "",
-                "author": {"id": "1", "username": "meetbot", "discriminator": "0", "avatar": None},
-                "embeds": [],
-                "attachments": [],
-                "mentions": [],
-                "mention_roles": [],
-                "pinned": False,
-                "mention_everyone": False,
-                "tts": False,
-                "type": 0,
-                "timestamp": "2026-11-25T08:00:00+00:00",
-                "edited_timestamp": None,
-                "flags": 0,
-                "components": [
-                    {
-                        "type": 1,
-                        "components": [
-                            {"type": 2, "style": 1, "label": "Join", "custom_id": custom_id}
-                        ],
-                    }
-                ],
-            },
-        }
-        if in_dm:
-            payload = in_direct_message(payload, who, self.fake.dm_channel(who[0]))
-        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
-        return interaction_id
-
-    def callback(self, interaction_id: str) -> dict[str, Any]:
-        found = self.fake.find("POST", f"/interactions/{interaction_id}/")
-        assert found, "no interaction callback"
-        return found[0].body  # type: ignore[no-any-return]
-
-    def followups(self, interaction_id: str) -> list[dict[str, Any]]:
-        return [r.body for r in self.fake.find("POST", f"/webhooks/{APP_ID}/tok{interaction_id}")]
-
-    def dms(self, user_id: str) -> list[dict[str, Any]]:
-        return self.fake.messages_to(self.fake.dm_channel(user_id))
 
 
 @pytest.fixture
-async def rig(tmp_path, monkeypatch) -> AsyncIterator[DiscordRig]:
-    fake = FakeDiscord()
-    monkeypatch.setattr(discord.http.Route, "BASE", await fake.start())
-    async with SimulatedProviders() as sims:
-        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = DiscordAdapter(
-            bench.router, store=bench.store, clock=bench.clock, guilds=(int(GUILD),)
-        )
-        await adapter.client.login("test-token")
-        the_rig = DiscordRig(bench, fake, adapter)
-        try:
-            yield the_rig
-        finally:
-            await the_rig.adapter.close()  # a test may have restarted it
-            await bench.store.close()
-            for provider in bench.providers.values():
-                await provider.aclose()
-    await fake.stop()
+async def rig(tmp_path) -> AsyncIterator[DiscordRig]:
+    async with open_rig(tmp_path) as the_rig:
+        yield the_rig
 
 
 def link_of(message: dict[str, Any]) -> str:
@@ -339,7 +250,7 @@ def test_invite_url_asks_for_the_bot_and_commands_scopes():
 async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     rig.command("create", {"title": "Algebra 101"})
     await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
-    interaction_id = str(next(_ids))
+    interaction_id = next_id()
     payload = meet_command(
         interaction_id, "join", {"meeting": "alg"}, BOB, GUILD, CHANNEL, focused="meeting"
     )
