@@ -38,11 +38,17 @@ def next_id() -> str:
     return str(next(_ids))
 
 
-@dataclass
+@dataclass(repr=False)  # the fake's request log is long; reports name the rig only
 class DiscordRig:
     bench: Bench
     fake: FakeDiscord
     adapter: DiscordAdapter
+
+    def __repr__(self) -> str:
+        return f"DiscordRig(<{len(self.fake.requests)} requests to the fake>)"
+
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
+        printer.text(repr(self))  # Hypothesis's pretty printer would list every field
 
     def command(
         self,
