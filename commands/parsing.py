@@ -2,7 +2,8 @@
 
 Understands double-quoted titles (straight or curly quotes), `--flag value`, `--flag=value`,
 `--no-flag` for settings, an em dash that a phone keyboard made of `--`, and user mentions in
-Slack (`<@U123>`, `<@U123|name>`), Discord (`<@123>`, `<@!123>`) and console (`@name`) form.
+Slack (`<@U123>`, `<@U123|name>`), Discord (`<@123>`, `<@!123>`) and console (`@name`) form;
+`@everyone`, `@here` and `@channel` name no one person and stay words.
 Anything malformed raises `UsageError` carrying the subcommand's usage; nothing else escapes.
 """
 
@@ -32,6 +33,8 @@ MAX_MENTIONS = 100
 
 _MENTION = re.compile(r"^<@!?(?P<id>[A-Za-z0-9]+)(?:\|(?P<label>[^>]*))?>$")
 _CONSOLE_MENTION = re.compile(r"^@(?P<id>[\w.\-]{1,64})$")
+# Everyone in a channel is no one person to invite or remove: these stay plain words.
+_BROADCASTS = {"everyone", "here", "channel"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
@@ -300,7 +303,7 @@ def _mention(text: str) -> Mention | None:
     if match is not None:
         return Mention(match.group("id"), match.group("label") or None)
     match = _CONSOLE_MENTION.match(text)
-    if match is not None:
+    if match is not None and match.group("id").lower() not in _BROADCASTS:
         return Mention(match.group("id"))
     return None
 

@@ -75,6 +75,15 @@ def test_stray_mentions_in_create_become_invitees():
     assert inv.mentions("invite") == (Mention("U1"), Mention("U2", "bo"))
 
 
+@pytest.mark.parametrize("broadcast", ["@everyone", "@here", "@channel", "@Everyone"])
+def test_broadcast_words_are_words_not_people(broadcast):
+    inv = p(f"create {broadcast} party")
+    assert inv.text("title") == f"{broadcast} party"
+    assert inv.mentions("invite") == ()
+    with pytest.raises(UsageError, match="one or more @mentions"):
+        p(f"create Party --invite {broadcast}")
+
+
 def test_start_time_is_read_in_the_users_time_zone():
     inv = p('create Standup --start "tomorrow 9:00" --repeat weekdays')
     start = inv.moment("start")
