@@ -15,6 +15,7 @@ from typing import TextIO
 
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
+from commands.render import escape_terminal
 from commands.replies import ButtonAction, Card, Reply, Visibility
 
 Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
@@ -22,7 +23,6 @@ Click = Callable[[ChatUser, Conversation, ButtonAction, str], Awaitable[list[Rep
 
 CONSOLE_TENANT = Tenant(Platform.CONSOLE, "local")
 _NAME = re.compile(r"^[\w.\-]{1,32}$")
-_UNPRINTABLE = re.compile(r"[^\S\n ]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e]")
 
 HELP = """Console commands:
   /meet SUBCOMMAND ...   run a /meet command (try /meet help)
@@ -123,7 +123,7 @@ class ConsoleChat:
         if reply.visibility is Visibility.CHANNEL:
             header = f"#{self.where.channel_id}"
         elif reply.visibility is Visibility.DIRECT and reply.recipient is not None:
-            header = f"DM to {reply.recipient.display_name}"
+            header = f"DM to {clean(reply.recipient.display_name)}"
         else:
             header = f"only {self.user.display_name} sees"
         lines = [
@@ -135,7 +135,8 @@ class ConsoleChat:
         return "\n".join(lines)
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        # Every line out passes here: the last guard for the terminal (clean is idempotent).
+        print(clean(text), file=self.out, flush=True)
 
 
 def render_card(card: Card) -> list[str]:
@@ -171,5 +172,5 @@ def without_comment(line: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Terminal-safe text: no escape sequences or bidi overrides from user input."""
-    return _UNPRINTABLE.sub(" ", text)
+    """Terminal-safe text: no escape sequences, control or bidi characters from user input."""
+    return escape_terminal(text)

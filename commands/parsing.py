@@ -2,7 +2,8 @@
 
 Understands double-quoted titles (straight or curly quotes), `--flag value`, `--flag=value`,
 `--no-flag` for settings, an em dash that a phone keyboard made of `--`, and user mentions in
-Slack (`<@U123>`, `<@U123|name>`), Discord (`<@123>`, `<@!123>`) and console (`@name`) form.
+Slack (`<@U123>`, `<@U123|name>`), Discord (`<@123>`, `<@!123>`) and console (`@name`) form;
+`@everyone`, `@here` and `@channel` name no one person and stay words.
 Anything malformed raises `UsageError` carrying the subcommand's usage; nothing else escapes.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from commands.errors import UsageError
+from commands.render import strip_escapes
 from commands.spec import (
     SETTING_FLAGS,
     SUBCOMMANDS,
@@ -31,6 +33,8 @@ MAX_MENTIONS = 100
 
 _MENTION = re.compile(r"^<@!?(?P<id>[A-Za-z0-9]+)(?:\|(?P<label>[^>]*))?>$")
 _CONSOLE_MENTION = re.compile(r"^@(?P<id>[\w.\-]{1,64})$")
+# Everyone in a channel is no one person to invite or remove: these stay plain words.
+_BROADCASTS = {"everyone", "here", "channel"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c", "\u00ab": "\u00bb"}
@@ -150,10 +154,14 @@ class _Parser:
             if option.kind is Kind.FLAG:
                 self._store(option, bool(value))
             elif option.kind is Kind.USERS:
-                mentions = tuple(m for m in map(_mention, str(value).split()) if m is not None)
-                if not mentions:
-                    raise self.fail(f"{option.name} takes one or more @mentions")
-                self._store(option, mentions)
+                words = str(value).split()
+                stray = next((w for w in words if _mention(w) is None), None)
+                if stray is not None or not words:
+                    # A typed option holds only mentions: a stray word is a mistake to show,
+                    # not one to drop silently.
+                    shown = f", not {stray[:40]!r}" if stray is not None else ""
+                    raise self.fail(f"{option.name} takes @mentions of people{shown}")
+                self._store(option, tuple(m for m in map(_mention, words) if m is not None))
             elif option.kind is Kind.MINUTES and isinstance(value, int):
                 self._store(option, self._convert(option, str(value)))
             elif option.positional:
@@ -231,7 +239,8 @@ class _Parser:
             if option.kind is Kind.DURATION:
                 return parse_duration(raw)
             if option.kind is Kind.MINUTES:
-                if not raw.isdigit() or not 0 <= int(raw) <= 10080:
+                # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+                if not raw.isdecimal() or len(raw.lstrip("0")) > 5 or not 0 <= int(raw) <= 10080:
                     raise ValueError(f"--{option.name} takes minutes, 0 to 10080")
                 return int(raw)
             if option.kind is Kind.WHEN:
@@ -276,8 +285,10 @@ def _boolean(raw: str, option: Option, parser: _Parser) -> bool:
 
 
 def _text(raw: str, option: Option, parser: _Parser) -> str:
-    # Control characters can break cards and terminals; collapse whitespace runs.
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
+    # Control characters can break cards and terminals: escape sequences go whole (no "[2J"
+    # left in a title), other unprintables become spaces; whitespace runs collapse.
+    unescaped = strip_escapes(raw)
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in unescaped).split())
     if not cleaned:
         raise parser.fail(f"{option.metavar or option.flag} cannot be empty")
     if len(cleaned) > MAX_TEXT_LENGTH:
@@ -292,7 +303,7 @@ def _mention(text: str) -> Mention | None:
     if match is not None:
         return Mention(match.group("id"), match.group("label") or None)
     match = _CONSOLE_MENTION.match(text)
-    if match is not None:
+    if match is not None and match.group("id").lower() not in _BROADCASTS:
         return Mention(match.group("id"))
     return None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 
 from dateutil import parser as dateparser
 
@@ -29,13 +30,14 @@ def parse_duration(text: str) -> int:
     match = _DURATION.match(text)
     if not text.strip() or match is None or not any(match.groupdict().values()):
         raise ValueError(f"{text!r} is not a duration; write it like 45m, 1h or 1h30m")
-    hours = float(match.group("hours") or 0)
-    minutes = int(match.group("minutes") or 0)
-    total = round(hours * 60) + minutes
+    # Decimal, not float: any run of digits stays a number that compares (a float of 310
+    # digits is infinity, and rounding infinity raises OverflowError).
+    exact = Decimal(match.group("hours") or 0) * 60 + Decimal(match.group("minutes") or 0)
+    if exact > MAX_DURATION_MINUTES:
+        raise ValueError("a duration can be at most 7 days")
+    total = round(exact)
     if total <= 0:
         raise ValueError("a duration must be at least one minute")
-    if total > MAX_DURATION_MINUTES:
-        raise ValueError("a duration can be at most 7 days")
     return total
 
 

@@ -23,9 +23,9 @@ import discord
 from discord import app_commands
 
 from adapters._inflight import InFlight
+from adapters.discord.directory import DiscordDirectory
 from adapters.discord.group import build_group
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
-from commands.parsing import Mention
 from commands.policy import DISCORD_PERMISSIONS
 from commands.render import escape_discord, truncate
 from commands.replies import ButtonAction, Card, Reply, Visibility
@@ -38,6 +38,15 @@ CLOSED_DM_CODES = {50007, 50278}  # cannot send to this user / no mutual guilds
 # Every 403 counts toward Discord's invalid-request ban, so a closed DM is remembered a while.
 CLOSED_DM_MEMORY_SECONDS = 3600.0
 NO_MENTIONS = discord.AllowedMentions.none()
+# /meet typed in a DM (possible when it is registered globally) names no server: only help is
+# answered there. Buttons in DMs carry their server in the custom id and work (see _button).
+ANSWERED_IN_DMS = frozenset({"help"})
+NO_SERVER = Tenant(Platform.DISCORD, "direct-message")  # never a guild id: those are digits
+NOT_IN_A_DM = (
+    "/meet works in a server's channels; in a direct message I cannot tell which server's "
+    "meetings you mean. Type it in a channel of the server (an invitation's Join button "
+    "works here too)."
+)
 
 # meetbot never joins voice channels: discord.py's start-up warnings about missing voice
 # libraries would only worry operators.
@@ -153,8 +162,16 @@ class DiscordAdapter:
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
         async with self.inflight.track():
+            if interaction.guild_id is None and name not in ANSWERED_IN_DMS:
+                # A DM names no server, so there is no tenant to look meetings up in; refusing
+                # here means no provider call and no store write happen for it.
+                await interaction.followup.send(
+                    NOT_IN_A_DM, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+                return
             user, where = self.context(interaction)
-            router = self.router.with_directory(DiscordDirectory(interaction))
+            directory = DiscordDirectory(interaction, members_only=name != "remove")
+            router = self.router.with_directory(directory)
             replies = await router.dispatch_options(user, where, name, options)
             await self.deliver(interaction, replies, user)
 
@@ -203,7 +220,10 @@ class DiscordAdapter:
     # -- who and where ------------------------------------------------------------------------
 
     def context(self, interaction: discord.Interaction) -> tuple[ChatUser, Conversation]:
-        tenant = Tenant(Platform.DISCORD, str(interaction.guild_id))
+        """Who and where; an interaction from a DM gets `NO_SERVER`, a tenant that holds no
+        meetings (only `ANSWERED_IN_DMS` subcommands are run there)."""
+        guild_id = interaction.guild_id
+        tenant = NO_SERVER if guild_id is None else Tenant(Platform.DISCORD, str(guild_id))
         member = interaction.user
         permissions = interaction.permissions
         roles = frozenset(r.name for r in getattr(member, "roles", []) if not r.is_default())
@@ -392,21 +412,9 @@ class DiscordAdapter:
             log.info("synced /meet to %s", f"guild {guild.id}" if guild else "all guilds")
 
 
-class DiscordDirectory:
-    """Mentions in typed options (`<@123>`) as ChatUsers of the interaction's guild."""
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self.interaction = interaction
-
-    async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
-        guild = self.interaction.guild
-        member = guild.get_member(int(mention.user_id)) if guild is not None else None
-        name = member.display_name if member is not None else (mention.label or "a member")
-        return ChatUser(tenant, mention.user_id, name)
-
-
 def _embed(card: Card) -> discord.Embed:
-    embed = discord.Embed(title=truncate(card.title, 256))
+    # Titles render markdown and mention syntax like any message text: escaped the same way.
+    embed = discord.Embed(title=truncate(escape_discord(card.title), 256))
     for field in card.fields[:25]:
         value = truncate(escape_discord(field.value), 1024) or "-"
         if field.moment is not None:

@@ -27,8 +27,14 @@ DESCRIPTION_LIMIT = 100  # Discord's limit for command and option descriptions
 
 
 def build_group(run: Run, autocomplete: Autocomplete) -> app_commands.Group:
+    # Meetings belong to a server: Discord offers /meet only in servers' channels, not in DMs
+    # (a DM names no server; the adapter refuses the few that still arrive).
     group = app_commands.Group(
-        name="meet", description="Video meetings: create, join, end and the rest"
+        name="meet",
+        description="Video meetings: create, join, end and the rest",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
     )
     for sub in MEET:
         group.add_command(_command(sub, run, autocomplete))

@@ -329,6 +329,20 @@ def interaction(
     }
 
 
+def in_direct_message(
+    payload: dict[str, Any], who: tuple[str, str], dm_channel: str
+) -> dict[str, Any]:
+    """`payload` as Discord sends it from a DM with the bot: no guild, no member, a `user`."""
+    moved = {k: v for k, v in payload.items() if k not in ("guild_id", "member")}
+    channel = {"id": dm_channel, "type": 1}
+    return moved | {
+        "user": user(who[0], who[1]),
+        "channel_id": dm_channel,
+        "channel": channel,
+        "context": 1,
+    }
+
+
 def meet_command(
     interaction_id: str,
     sub: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 
 import pytest
@@ -82,7 +83,38 @@ async def test_press_buttons_and_switch_users(chat):
 
 
 def test_clean_strips_terminal_escapes():
-    assert clean("a\x1b[31mb\u202ec\td") == "a [31mb c d"
+    assert clean("a\x1b[31mb\u202ec\td") == "abc d"
+    assert clean("x\x1b]0;owned\x07y\x1b(Bz\x9b2Jw\n2") == "xyzw\n2"
+
+
+HOSTILE = [
+    "\u202e",  # right-to-left override
+    *"\u2066\u2067\u2068\u2069",  # bidi isolates
+    "\u061c",  # Arabic letter mark
+    "\u200f\u200b\ufeff\u00ad",  # marks, zero width space, BOM, soft hyphen (all Cf)
+    "\x1b[2J",  # clear screen
+    "\x1b[31m",
+    "\x1b]0;title\x07",  # set the window title
+    "\x9b2J",  # 8-bit CSI
+    "\x00\x07\x08\x7f\x85",
+]
+
+
+def terminal_safe(text: str) -> bool:
+    unsafe = [ch for ch in text if ch != "\n" and unicodedata.category(ch) in {"Cc", "Cf"}]
+    return not unsafe and "[2J" not in text and "]0;" not in text and "[31m" not in text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+async def test_no_echo_carries_controls_or_escapes(chat, hostile):
+    console, out = chat
+    title = f"Evil{hostile}Title"
+    await console.run(
+        lines(f"/meet create {title}", f"/meet status {title}", f"/meet frobnicate {hostile}")
+    )
+    shown = out.getvalue()
+    assert terminal_safe(shown), repr(shown)
+    assert re.search(r"\[alice\] /meet create Evil ?Title", shown)
 
 
 async def test_a_due_reminder_is_posted_in_the_terminal_channel(tmp_path):

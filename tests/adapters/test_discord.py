@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,110 +16,30 @@ import pytest
 
 from adapters.discord import DiscordAdapter, invite_url
 from adapters.discord.group import build_group
-from bot.simulated import SimulatedProviders
+from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
+from commands.render import escape_discord
 from commands.spec import MEET
 from commands.watch import MeetingWatch
-from tests.adapters.fake_discord import APP_ID, FakeDiscord, interaction, meet_command, member
-from tests.commands.conftest import Bench, make_bench
+from tests.adapters.discord_rig import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    EPHEMERAL,
+    GUILD,
+    DiscordRig,
+    next_id,
+    open_rig,
+)
+from tests.adapters.fake_discord import APP_ID, meet_command, member
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
-GUILD, CHANNEL = "420000000000000042", "770000000000000077"
-ALICE, BOB = ("501", "alice"), ("502", "bob")
-EPHEMERAL = 64
-_ids = count(600000000000000001)
-
-
-@dataclass
-class DiscordRig:
-    bench: Bench
-    fake: FakeDiscord
-    adapter: DiscordAdapter
-
-    def command(
-        self, sub: str, options: dict[str, Any], who: tuple[str, str] = ALICE, permissions: int = 0
-    ) -> str:
-        interaction_id = str(next(_ids))
-        payload = meet_command(interaction_id, sub, options, who, GUILD, CHANNEL, permissions)
-        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
-        return interaction_id
-
-    def press(self, custom_id: str, who: tuple[str, str] = BOB, in_dm: bool = False) -> str:
-        interaction_id = str(next(_ids))
-        payload = interaction(interaction_id, who, GUILD, CHANNEL) | {
-            "type": 3,
-            "data": {"component_type": 2, "custom_id": custom_id},
-            "message": {
-                "id": "700",
-                "channel_id": CHANNEL,
-                "content": "",
-                "author": {"id": "1", "username": "meetbot", "discriminator": "0", "avatar": None},
-                "embeds": [],
-                "attachments": [],
-                "mentions": [],
-                "mention_roles": [],
-                "pinned": False,
-                "mention_everyone": False,
-                "tts": False,
-                "type": 0,
-                "timestamp": "2026-11-25T08:00:00+00:00",
-                "edited_timestamp": None,
-                "flags": 0,
-                "components": [
-                    {
-                        "type": 1,
-                        "components": [
-                            {"type": 2, "style": 1, "label": "Join", "custom_id": custom_id}
-                        ],
-                    }
-                ],
-            },
-        }
-        if in_dm:
-            for key in ("guild_id", "member"):
-                payload.pop(key)
-            payload["user"] = {
-                "id": who[0],
-                "username": who[1],
-                "discriminator": "0",
-                "avatar": None,
-            }
-            payload["channel_id"] = payload["channel"]["id"] = self.fake.dm_channel(who[0])
-            payload["channel"]["type"] = 1
-        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]  # a raw gateway payload
-        return interaction_id
-
-    def callback(self, interaction_id: str) -> dict[str, Any]:
-        found = self.fake.find("POST", f"/interactions/{interaction_id}/")
-        assert found, "no interaction callback"
-        return found[0].body  # type: ignore[no-any-return]
-
-    def followups(self, interaction_id: str) -> list[dict[str, Any]]:
-        return [r.body for r in self.fake.find("POST", f"/webhooks/{APP_ID}/tok{interaction_id}")]
-
-    def dms(self, user_id: str) -> list[dict[str, Any]]:
-        return self.fake.messages_to(self.fake.dm_channel(user_id))
 
 
 @pytest.fixture
-async def rig(tmp_path, monkeypatch) -> AsyncIterator[DiscordRig]:
-    fake = FakeDiscord()
-    monkeypatch.setattr(discord.http.Route, "BASE", await fake.start())
-    async with SimulatedProviders() as sims:
-        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = DiscordAdapter(
-            bench.router, store=bench.store, clock=bench.clock, guilds=(int(GUILD),)
-        )
-        await adapter.client.login("test-token")
-        the_rig = DiscordRig(bench, fake, adapter)
-        try:
-            yield the_rig
-        finally:
-            await the_rig.adapter.close()  # a test may have restarted it
-            await bench.store.close()
-            for provider in bench.providers.values():
-                await provider.aclose()
-    await fake.stop()
+async def rig(tmp_path) -> AsyncIterator[DiscordRig]:
+    async with open_rig(tmp_path) as the_rig:
+        yield the_rig
 
 
 def link_of(message: dict[str, Any]) -> str:
@@ -307,6 +225,9 @@ def test_command_tree_matches_the_checked_in_fixture_and_the_spec(tmp_path):
     assert shown == json.loads(FIXTURE.read_text()), (
         "the /meet command tree changed: review it and update the fixture"
     )
+    # Meetings belong to a server: Discord does not offer /meet in DMs.
+    assert shown["dm_permission"] is False
+    assert shown["contexts"] == [0], "0: guild channels only"
     subs = {o["name"]: o for o in shown["options"]}
     assert list(subs) == [s.name for s in MEET]
     for sub in MEET:
@@ -329,7 +250,7 @@ def test_invite_url_asks_for_the_bot_and_commands_scopes():
 async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     rig.command("create", {"title": "Algebra 101"})
     await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
-    interaction_id = str(next(_ids))
+    interaction_id = next_id()
     payload = meet_command(
         interaction_id, "join", {"meeting": "alg"}, BOB, GUILD, CHANNEL, focused="meeting"
     )
@@ -384,3 +305,83 @@ async def test_a_closed_dm_is_remembered_and_not_tried_again_soon(rig: DiscordRi
         lambda: any("could not send you" in f.get("content", "") for f in rig.followups(third))
     )
     assert len(fake.messages_to(fake.dm_channel(ALICE[0]))) == 2
+
+
+async def test_a_slash_command_in_a_dm_is_refused_privately_and_changes_nothing(rig: DiscordRig):
+    # /meet registered globally can be typed in a DM, where no server says whose meetings.
+    fake = rig.fake
+    asked = [
+        rig.command("create", {"title": "Secret plans"}, who=BOB, in_dm=True),
+        rig.command("list", {"all": True}, who=ALICE, in_dm=True),
+        rig.command("join", {"meeting": "Secret plans"}, who=ALICE, in_dm=True),
+    ]
+    await fake.wait_until(lambda: all(rig.followups(i) for i in asked))
+    for interaction_id in asked:
+        [answer] = rig.followups(interaction_id)
+        assert answer["flags"] & EPHEMERAL
+        assert "in a direct message I cannot tell which server" in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings, "no provider room was made"
+    for tenant in ("None", GUILD):
+        stored = await rig.bench.store.find_meetings(Tenant(Platform.DISCORD, tenant))
+        assert stored == [], "nothing was stored"
+    assert not fake.messages_to(fake.dm_channel(ALICE[0])), "nobody got a link"
+
+
+async def test_help_still_answers_in_a_dm(rig: DiscordRig):
+    asked = rig.command("help", {"topic": "create"}, in_dm=True)
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert answer["flags"] & EPHEMERAL
+    assert "/meet create" in answer["content"]
+
+
+@pytest.mark.parametrize(
+    ("invite", "said"),
+    [
+        ("@everyone", "invite takes @mentions of people, not '@everyone'"),
+        ("<@U1>", "@U1 is not a member of this server"),  # a Slack-style mention
+        ("<@503>", "<@503> is not a member of this server"),  # an id, but nobody of this server
+    ],
+)
+async def test_inviting_someone_who_is_not_a_member_is_a_clear_refusal(
+    rig: DiscordRig, invite: str, said: str
+):
+    asked = rig.command("create", {"title": "Club", "invite": invite})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert "went wrong" not in answer["content"]
+    assert escape_discord(said) in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings, "nothing was created"
+
+
+async def test_an_invited_member_is_looked_up_and_gets_an_invitation(rig: DiscordRig):
+    rig.fake.members[(GUILD, BOB[0])] = member(BOB[0], "Bob B.")
+    asked = rig.command("create", {"title": "Club", "invite": f"<@{BOB[0]}>"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(BOB[0])) and bool(rig.followups(asked)))
+    assert "invites you to Club" in rig.dms(BOB[0])[0]["content"]
+    assert rig.fake.find("GET", f"/guilds/{GUILD}/members/{BOB[0]}")
+
+
+async def test_invite_words_that_are_not_mentions_are_a_usage_error(rig: DiscordRig):
+    asked = rig.command("create", {"title": "Club", "invite": f"<@{BOB[0]}> <@&1> hello"})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    [answer] = rig.followups(asked)
+    assert "invite takes @mentions of people" in answer["content"]
+    assert not rig.bench.sims.bigbluebutton.meetings
+
+
+async def test_someone_who_left_the_server_can_still_be_removed(rig: DiscordRig):
+    rig.command("create", {"title": "Club"})
+    await rig.fake.wait_until(lambda: bool(rig.dms(ALICE[0])))
+    asked = rig.command("remove", {"meeting": "Club", "user": "<@503>"})
+    await rig.fake.wait_until(lambda: bool(rig.followups(asked)))
+    assert "Removed" in rig.followups(asked)[0]["content"]
+
+
+async def test_card_titles_are_escaped_like_all_user_text(rig: DiscordRig):
+    rig.command("create", {"title": "@everyone <@&123> **now** [x](https://evil.example)"})
+    await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))
+    [embed] = rig.fake.messages_to(CHANNEL)[0]["embeds"]
+    assert embed["title"] == escape_discord("@everyone <@&123> **now** [x](https://evil.example)")
+    for live in ("<@&123>", "**now**", "](", "@everyone"):
+        assert live not in embed["title"]

@@ -75,6 +75,15 @@ def test_stray_mentions_in_create_become_invitees():
     assert inv.mentions("invite") == (Mention("U1"), Mention("U2", "bo"))
 
 
+@pytest.mark.parametrize("broadcast", ["@everyone", "@here", "@channel", "@Everyone"])
+def test_broadcast_words_are_words_not_people(broadcast):
+    inv = p(f"create {broadcast} party")
+    assert inv.text("title") == f"{broadcast} party"
+    assert inv.mentions("invite") == ()
+    with pytest.raises(UsageError, match="one or more @mentions"):
+        p(f"create Party --invite {broadcast}")
+
+
 def test_start_time_is_read_in_the_users_time_zone():
     inv = p('create Standup --start "tomorrow 9:00" --repeat weekdays')
     start = inv.moment("start")
@@ -126,9 +135,29 @@ def test_malformed_commands_are_usage_errors(text, message):
     assert caught.value.usage.startswith("/meet")
 
 
+HUGE = "1" + "0" * 310  # past the largest float
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"create Demo --duration {HUGE}h", "at most 7 days"),
+        (f"create Demo --duration {HUGE}.5h", "at most 7 days"),
+        (f"create Demo --duration {HUGE}h{HUGE}m", "at most 7 days"),
+        (f'create Demo --start "in {HUGE}h"', "at most 7 days"),
+        (f'create Demo --start "in {HUGE}"', "at most 7 days"),
+        ("create Demo --remind \u00b2", "takes minutes"),  # a digit to isdigit(), not to int()
+    ],
+)
+def test_huge_and_odd_numbers_are_usage_errors(text, message):
+    with pytest.raises(UsageError) as caught:
+        p(text)
+    assert message in str(caught.value)
+
+
 def test_control_characters_are_removed_from_titles():
     inv = p("create Evil\x00\x1b[31mTitle\u202e")
-    assert inv.text("title") == "Evil [31mTitle"
+    assert inv.text("title") == "Evil Title"
 
 
 def test_every_subcommand_has_usage_and_help():
