@@ -114,3 +114,18 @@ class ValueRow(Base):
 
     key: Mapped[str] = mapped_column(String(256), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# -- replay guard -------------------------------------------------------------------------------
+
+
+class SeenRequestRow(Base):
+    """Inbound requests already acted on (a verified Slack signature), kept until they could
+    no longer pass the signature check: arriving again means a replay. In the store, so every
+    replica sharing it refuses the replay, not only the one that saw the original."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Indexed: the purge deletes the oldest expired rows without scanning the table.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

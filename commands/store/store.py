@@ -7,15 +7,17 @@ timeout, so a class of 300 logging their joins at once waits briefly instead of 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, func, make_url, select
+from sqlalchemy import CursorResult, delete, event, func, insert, make_url, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +33,7 @@ from commands.store.schema import (
     JoinRow,
     MeetingRow,
     ReminderRow,
+    SeenRequestRow,
     SessionRow,
     ValueRow,
 )
@@ -355,6 +358,76 @@ class MeetingStore:
     async def delete_reminders(self, meeting_id: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))
+
+    # -- replay guard: inbound requests already acted on ---------------------------------------
+
+    async def with_own_connections(self) -> MeetingStore:
+        """Another handle on this same database, with a connection pool of its own: for a write
+        on a deadline (a Slack ack waits for its claim) that must not queue for a connection
+        behind a burst of other work. The caller closes it."""
+        return await MeetingStore.open(self._engine.url.render_as_string(hide_password=False))
+
+    async def claim_requests(self, keys: Mapping[str, datetime]) -> set[str]:
+        """Record each key (e.g. a verified request signature) until its expiry, all in one
+        transaction; returns the keys recorded now. A key left out was recorded before: that
+        request is a replay. Each key is one INSERT of a primary key that skips a conflict, so
+        of two replicas racing on one key exactly one gets it back."""
+        if not keys:
+            return set()
+        rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
+        try:
+            async with self._sessions.begin() as session:
+                dialect = self._engine.dialect.name
+                if dialect not in _UPSERTS:
+                    return await _claim_one_by_one(session, rows)
+                statement = (
+                    _UPSERTS[dialect](SeenRequestRow)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
+                    .returning(SeenRequestRow.key)
+                )
+                return set((await session.scalars(statement)).all())
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot record seen requests: {type(error).__name__}") from error
+
+    async def purge_requests(self, now: datetime, limit: int = 500) -> int:
+        """Forget at most `limit` keys expired by `now`, oldest first (through the expiry
+        index, so a purge costs what it deletes, not the size of the table); returns how many.
+        """
+        expired = (
+            select(SeenRequestRow.key)
+            .where(SeenRequestRow.expires_at <= now)
+            .order_by(SeenRequestRow.expires_at)
+            .limit(limit)
+        )
+        try:
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    delete(SeenRequestRow).where(SeenRequestRow.key.in_(expired))
+                )
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot purge seen requests: {type(error).__name__}") from error
+        return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+# INSERT ... ON CONFLICT DO NOTHING RETURNING, for the stores that have it (SQLite >= 3.35).
+_UPSERTS: dict[str, Callable[[type[SeenRequestRow]], Any]] = {
+    "sqlite": sqlite_insert,
+    "postgresql": postgresql_insert,
+}
+
+
+async def _claim_one_by_one(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Elsewhere: a plain INSERT per key, a duplicate key being the replay."""
+    claimed: set[str] = set()
+    for row in rows:
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(SeenRequestRow).values(row))
+        except IntegrityError:
+            continue
+        claimed.add(str(row["key"]))
+    return claimed
 
 
 def _check_sqlite_folder(url: str) -> None:
