@@ -228,3 +228,19 @@ async def test_provider_down_answers_privately_and_records_nothing(rig: SlackRig
     assert "BigBlueButton is not answering right now" in str(answer["text"])
     assert not rig.fake.of("chat.postMessage")
     assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
+
+
+@pytest.mark.parametrize("mention", ["@everyone", "@bob", "<@everyone>", "<@u1abc|bob>"])
+async def test_an_invite_of_no_slack_user_is_a_clear_reply_not_a_dm(rig: SlackRig, mention):
+    # Slack turns a picked person into <@U…|name>; typed text like @everyone stays text.
+    await rig.command(f"create X --invite {mention}")
+    await rig.fake.wait_until(lambda: bool(rig.fake.of("response_url")))
+    await rig.adapter.close()
+    answer = rig.fake.of("response_url")[0].params
+    assert answer["response_type"] == "ephemeral"
+    assert "is not a Slack user" in str(answer["text"]), answer["text"]
+    assert rig.fake.of("conversations.open") == []
+    assert rig.fake.of("users.info") == [] or all(
+        c.params.get("user") == "UALICE" for c in rig.fake.of("users.info")
+    )
+    assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
