@@ -45,6 +45,9 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 class Refusal:
     status: int
     reason: str
+    # Of the first of its kind in a minute; the rest are DEBUG. What a stranger can send is
+    # INFO; a fault of ours, or a signed request we cannot serve, is a WARNING.
+    level: int = logging.INFO
 
 
 class SeenRequests(Protocol):
@@ -80,14 +83,14 @@ class RequestGate:
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
         self._claims = _Claims(seen)
         self._next_purge = monotonic()
-        self._notes = _Notes(monotonic)
+        self.notes = RefusalNotes(monotonic)
 
     async def check(
         self, body: bytes, timestamp: str | None, signature: str | None
     ) -> Refusal | None:
         refusal = await self._check(body, timestamp, signature)
         if refusal is not None:
-            self._notes.note(refusal)
+            self.notes.note(refusal)
         return refusal
 
     async def close(self) -> None:
@@ -109,7 +112,7 @@ class RequestGate:
             claimed = await self._claims.claim(signature, expires)
         except StoreError as error:
             # Without the record a replay could not be told apart: refuse, and say why.
-            return Refusal(503, f"store unavailable ({error})")
+            return Refusal(503, f"store unavailable ({error})", logging.WARNING)
         if not claimed:
             return Refusal(401, "replayed signature")
         await self._purge()
@@ -190,8 +193,8 @@ def _malformed(timestamp: str, signature: str) -> Refusal | None:
     return None
 
 
-class _Notes:
-    """One log line per refusal: INFO for the first of a reason in a minute, DEBUG after."""
+class RefusalNotes:
+    """One log line per refusal: the first of a reason in a minute at its level, DEBUG after."""
 
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self.monotonic = monotonic
@@ -203,10 +206,8 @@ class _Notes:
         seen = self._last.get(reason)
         if seen is None or now - seen[0] >= NOTE_EVERY_SECONDS:
             self._last[reason] = (now, 0)
-            # Our own fault (the store) is a warning; what a stranger can send is not.
-            level = logging.WARNING if refusal.status >= 500 else logging.INFO
             log.log(
-                level,
+                refusal.level,
                 "refused a Slack request: %s (%d more like it, at DEBUG, since the last note)",
                 reason,
                 seen[1] if seen is not None else 0,
