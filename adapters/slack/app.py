@@ -1,17 +1,17 @@
 """The Slack app: one `/meet` listener and the card buttons, on Bolt's AsyncApp.
 
 Every listener acks first, before any I/O (Slack allows 3 seconds), then maps the payload to
-a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. In HTTP mode
-every request passes our `RequestGate` (well-formed signing headers, a verifying signature
-never seen before) before Bolt parses it, and Bolt's own signature check stays on behind it;
-Socket Mode needs neither (the socket is authenticated) and no public URL. 429 answers are
-retried after Retry-After by slack_sdk's rate-limit retry handler.
+a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. HTTP mode
+serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
+Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
+answers are retried after Retry-After by slack_sdk's rate-limit retry handler.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -19,11 +19,8 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -34,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
-from adapters.slack.gate import RequestGate
+from adapters.slack.endpoint import HttpEndpoint
 from adapters.slack.people import SlackPeople, slack_error
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
@@ -44,8 +41,6 @@ from commands.store import MeetingStore
 log = logging.getLogger("meetbot.slack")
 
 DEFAULT_API_URL = "https://slack.com/api/"
-# Slack's interaction payloads carry the message they came from: tens of kilobytes at most.
-MAX_BODY_BYTES = 1024 * 1024
 
 
 class SlackSetupError(ValueError):
@@ -89,13 +84,14 @@ class SlackAdapter:
         self.app.action("meet_join")(self._on_button)
         self.app.action("meet_end")(self._on_button)
         self.app.action("meet_open")(self._on_open)
+        # Last: a button of an older card, or any action not ours, is acked (Slack would show
+        # the user an error otherwise) and does nothing.
+        self.app.action(re.compile(".*"))(self._on_open)
         self.store = store
         self.signing_secret = signing_secret
         # Signatures are checked against real time (as Slack signs), not the meeting clock.
         self.wall_clock = wall_clock
-        self.gate: RequestGate | None = None
-        self._gate_store: MeetingStore | None = None
-        self._runner: web.AppRunner | None = None
+        self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._inflight = InFlight()
 
@@ -188,48 +184,10 @@ class SlackAdapter:
 
     async def serve_http(self, host: str, port: int, path: str = "/slack/events") -> int:
         """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
-        # Every request waits for its claim before the ack: on connections of its own, so a
-        # burst of joins writing their log cannot make the claims queue for one.
-        self._gate_store = await self.store.with_own_connections()
-        self.gate = RequestGate(self.signing_secret, self._gate_store, clock=self.wall_clock)
-        web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-        web_app.router.add_post(path, self._on_http)
-        self._runner = web.AppRunner(web_app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        return int(self._runner.addresses[0][1])
-
-    async def _on_http(self, request: web.Request) -> web.StreamResponse:
-        """The gate first; Bolt (which parses the body before it verifies) only after it."""
-        assert self.gate is not None  # set before the server starts
-        body = await request.read()
-        refusal = await self.gate.check(
-            body,
-            _single(request, "X-Slack-Request-Timestamp"),
-            _single(request, "X-Slack-Signature"),
+        self._endpoint = HttpEndpoint(
+            self.app, self.store, self.signing_secret, self.command, self.wall_clock
         )
-        if refusal is not None:
-            # X-Slack-No-Retry: a refused delivery is not worth Slack's retries (Events API).
-            return web.json_response(
-                {"error": "invalid request"},
-                status=refusal.status,
-                headers={"X-Slack-No-Retry": "1"},
-            )
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=body.decode("utf-8"),
-                query=request.query_string,
-                headers=dict(request.headers),
-            )
-        except Exception as error:
-            # Signed, so it came from Slack (or a holder of the secret), yet Bolt cannot
-            # read it (not a form, a payload that is not a JSON object): one line, no trace.
-            log.warning(
-                "refused a signed Slack request Bolt cannot read (%s)", type(error).__name__
-            )
-            return web.json_response({"error": "unreadable request"}, status=400)
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        return await self._endpoint.start(host, port, path)
 
     async def verify(self) -> None:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line
@@ -266,21 +224,14 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self.gate is not None:
-            await self.gate.close()
-        if self._gate_store is not None:
-            await self._gate_store.close()
-            self._gate_store = None
+        if self._endpoint is not None:
+            await self._endpoint.close()
+            self._endpoint = None
+        await self.drained(grace_seconds)
+
+    async def drained(self, grace_seconds: float = 10.0) -> None:
+        """Wait (bounded) until the work acknowledged so far is done."""
         await self._inflight.drain(grace_seconds)
-
-
-def _single(request: web.Request, header: str) -> str | None:
-    """The header's one value; None when it is missing or sent more than once."""
-    values = request.headers.getall(header, [])
-    return values[0] if len(values) == 1 else None
 
 
 def _with_slash(url: str) -> str:

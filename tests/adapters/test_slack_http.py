@@ -244,3 +244,12 @@ async def test_an_invite_of_no_slack_user_is_a_clear_reply_not_a_dm(rig: SlackRi
         c.params.get("user") == "UALICE" for c in rig.fake.of("users.info")
     )
     assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
+
+
+async def test_a_command_that_says_payload_is_still_a_command(rig: SlackRig):
+    # Bolt alone reads any form containing the text "payload" as an empty interaction.
+    answer = await rig.command('create "payload review"', user="UALICE")
+    assert answer.status_code == 200
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    [meeting] = await rig.bench.store.find_meetings(rig.bench.channel.tenant)
+    assert meeting.title == "payload review"
