@@ -7,17 +7,17 @@ timeout, so a class of 300 logging their joins at once waits briefly instead of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, event, func, insert, make_url, select
+from sqlalchemy import CursorResult, delete, event, func, make_url, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -370,18 +370,17 @@ class MeetingStore:
     async def claim_requests(self, keys: Mapping[str, datetime]) -> set[str]:
         """Record each key (e.g. a verified request signature) until its expiry, all in one
         transaction; returns the keys recorded now. A key left out was recorded before: that
-        request is a replay. Each key is one INSERT of a primary key that skips a conflict, so
+        request is a replay. One INSERT of primary keys that skips the ones already there, so
         of two replicas racing on one key exactly one gets it back."""
         if not keys:
             return set()
         rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
+        upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         try:
             async with self._sessions.begin() as session:
-                dialect = self._engine.dialect.name
-                if dialect not in _UPSERTS:
-                    return await _claim_one_by_one(session, rows)
                 statement = (
-                    _UPSERTS[dialect](SeenRequestRow)
+                    upsert(SeenRequestRow)
                     .values(rows)
                     .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
                     .returning(SeenRequestRow.key)
@@ -408,26 +407,6 @@ class MeetingStore:
         except SQLAlchemyError as error:
             raise StoreError(f"cannot purge seen requests: {type(error).__name__}") from error
         return result.rowcount if isinstance(result, CursorResult) else 0
-
-
-# INSERT ... ON CONFLICT DO NOTHING RETURNING, for the stores that have it (SQLite >= 3.35).
-_UPSERTS: dict[str, Callable[[type[SeenRequestRow]], Any]] = {
-    "sqlite": sqlite_insert,
-    "postgresql": postgresql_insert,
-}
-
-
-async def _claim_one_by_one(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
-    """Elsewhere: a plain INSERT per key, a duplicate key being the replay."""
-    claimed: set[str] = set()
-    for row in rows:
-        try:
-            async with session.begin_nested():
-                await session.execute(insert(SeenRequestRow).values(row))
-        except IntegrityError:
-            continue
-        claimed.add(str(row["key"]))
-    return claimed
 
 
 def _check_sqlite_folder(url: str) -> None:
