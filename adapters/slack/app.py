@@ -1,8 +1,9 @@
 """The Slack app: one `/meet` listener and the card buttons, on Bolt's AsyncApp.
 
 Every listener acks first, before any I/O (Slack allows 3 seconds), then maps the payload to
-a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. Requests are
-verified by Bolt's signature middleware in HTTP mode; Socket Mode needs no public URL. 429
+a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. HTTP mode
+serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
+Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
 answers are retried after Retry-After by slack_sdk's rate-limit retry handler.
 """
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -29,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
+from adapters.slack.endpoint import HttpEndpoint
 from adapters.slack.people import SlackPeople, slack_error
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
@@ -60,6 +63,7 @@ class SlackAdapter:
         api_url: str | None = None,
         command: str = "/meet",
         people: SlackPeople | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.router = router
         self.command = command
@@ -80,7 +84,14 @@ class SlackAdapter:
         self.app.action("meet_join")(self._on_button)
         self.app.action("meet_end")(self._on_button)
         self.app.action("meet_open")(self._on_open)
-        self._runner: web.AppRunner | None = None
+        # Last: a button of an older card, or any action not ours, is acked (Slack would show
+        # the user an error otherwise) and does nothing.
+        self.app.action(re.compile(".*"))(self._on_open)
+        self.store = store
+        self.signing_secret = signing_secret
+        # Signatures are checked against real time (as Slack signs), not the meeting clock.
+        self.wall_clock = wall_clock
+        self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._inflight = InFlight()
 
@@ -173,11 +184,10 @@ class SlackAdapter:
 
     async def serve_http(self, host: str, port: int, path: str = "/slack/events") -> int:
         """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
-        self._runner = web.AppRunner(self.app.web_app(path=path, port=port), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        return int(self._runner.addresses[0][1])
+        self._endpoint = HttpEndpoint(
+            self.app, self.store, self.signing_secret, self.command, self.wall_clock
+        )
+        return await self._endpoint.start(host, port, path)
 
     async def verify(self) -> None:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line
@@ -214,9 +224,13 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._endpoint is not None:
+            await self._endpoint.close()
+            self._endpoint = None
+        await self.drained(grace_seconds)
+
+    async def drained(self, grace_seconds: float = 10.0) -> None:
+        """Wait (bounded) until the work acknowledged so far is done."""
         await self._inflight.drain(grace_seconds)
 
 

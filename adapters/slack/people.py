@@ -9,6 +9,7 @@ other rules, and the failure is logged once per TTL, not per click.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +18,15 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.errors import CommandError
 from commands.model import ChatUser, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 
 log = logging.getLogger("meetbot.slack")
 
 DEFAULT_TTL_SECONDS = 600.0
+# A Slack user id: U… (or W… in Enterprise Grid), upper-case letters and digits.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,24 @@ class SlackPeople:
 
 
 class SlackDirectory:
-    """Mentions in /meet text (`<@U123|name>`) as ChatUsers of the invoking workspace."""
+    """Mentions in /meet text (`<@U123|name>`) as ChatUsers of the invoking workspace.
+
+    Slack turns a person picked from its @ menu into `<@U123|name>`; anything else that looks
+    like a mention (`@everyone`, `@bob` typed out, `<@bob>`) names no Slack user, and is said
+    so rather than looked up, invited or sent a DM.
+    """
 
     def __init__(self, people: SlackPeople, client: AsyncWebClient) -> None:
         self.people = people
         self.client = client
 
     async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
+        if not _USER_ID.fullmatch(mention.user_id):
+            shown = mention.label or mention.user_id
+            raise CommandError(
+                f"@{shown[:64]} is not a Slack user I can invite. Mention people by picking "
+                "them from Slack's @ menu, so that Slack links them."
+            )
         return await self.people.user(self.client, tenant.id, mention.user_id, mention.label)
 
 

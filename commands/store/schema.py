@@ -147,3 +147,18 @@ class AttendanceRow(Base):
     __table_args__ = (
         Index("ux_attendance_person", "meeting_id", "session_id", "person", unique=True),
     )
+
+
+# -- replay guard -------------------------------------------------------------------------------
+
+
+class SeenRequestRow(Base):
+    """Inbound requests already acted on (a verified Slack signature), kept until they could
+    no longer pass the signature check: arriving again means a replay. In the store, so every
+    replica sharing it refuses the replay, not only the one that saw the original."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Indexed: the purge deletes the oldest expired rows without scanning the table.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

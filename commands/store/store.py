@@ -7,13 +7,15 @@ timeout, so a class of 300 logging their joins at once waits briefly instead of 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, func, make_url, select, update
+from sqlalchemy import CursorResult, delete, event, func, make_url, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +35,7 @@ from commands.store.schema import (
     MeetingRow,
     ReminderRow,
     RemovalRow,
+    SeenRequestRow,
     SessionRow,
     ValueRow,
 )
@@ -448,6 +451,55 @@ class MeetingStore:
                 )
                 for row in (await session.scalars(query)).all()
             ]
+
+    # -- replay guard: inbound requests already acted on ---------------------------------------
+
+    async def with_own_connections(self) -> MeetingStore:
+        """Another handle on this same database, with a connection pool of its own: for a write
+        on a deadline (a Slack ack waits for its claim) that must not queue for a connection
+        behind a burst of other work. The caller closes it."""
+        return await MeetingStore.open(self._engine.url.render_as_string(hide_password=False))
+
+    async def claim_requests(self, keys: Mapping[str, datetime]) -> set[str]:
+        """Record each key (e.g. a verified request signature) until its expiry, all in one
+        transaction; returns the keys recorded now. A key left out was recorded before: that
+        request is a replay. One INSERT of primary keys that skips the ones already there, so
+        of two replicas racing on one key exactly one gets it back."""
+        if not keys:
+            return set()
+        rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
+        upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        try:
+            async with self._sessions.begin() as session:
+                statement = (
+                    upsert(SeenRequestRow)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
+                    .returning(SeenRequestRow.key)
+                )
+                return set((await session.scalars(statement)).all())
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot record seen requests: {type(error).__name__}") from error
+
+    async def purge_requests(self, now: datetime, limit: int = 500) -> int:
+        """Forget at most `limit` keys expired by `now`, oldest first (through the expiry
+        index, so a purge costs what it deletes, not the size of the table); returns how many.
+        """
+        expired = (
+            select(SeenRequestRow.key)
+            .where(SeenRequestRow.expires_at <= now)
+            .order_by(SeenRequestRow.expires_at)
+            .limit(limit)
+        )
+        try:
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    delete(SeenRequestRow).where(SeenRequestRow.key.in_(expired))
+                )
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot purge seen requests: {type(error).__name__}") from error
+        return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def _check_sqlite_folder(url: str) -> None:

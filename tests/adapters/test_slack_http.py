@@ -8,144 +8,30 @@ fallbacks, the 429 retry, and 401 with no Web API call for bad signatures.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
-import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.app import SlackAdapter
-from bot.simulated import SimulatedProviders
-from commands.policy import RolePolicy, RolePolicyConfig
-from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
-from tests.commands.conftest import Bench, make_bench
-
-SECRET = "slack-signing-secret-for-tests"
-
-
-def signed_headers(
-    body: str, *, timestamp: int | None = None, secret: str = SECRET
-) -> dict[str, str]:
-    ts = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    assert signature is not None
-    return {
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature,
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-
-
-@dataclass
-class SlackRig:
-    bench: Bench
-    fake: FakeSlack
-    adapter: SlackAdapter
-    url: str
-    http: httpx.AsyncClient
-
-    async def post(
-        self, body: str, *, timestamp: int | None = None, secret: str = SECRET
-    ) -> httpx.Response:
-        headers = signed_headers(body, timestamp=timestamp, secret=secret)
-        return await self.http.post(self.url, content=body, headers=headers)
-
-    async def command(
-        self, text: str, user: str = "UALICE", channel: str = "C1", team: str = "T1"
-    ) -> httpx.Response:
-        return await self.post(self.command_body(text, user, channel, team))
-
-    def command_body(
-        self, text: str, user: str = "UALICE", channel: str = "C1", team: str = "T1"
-    ) -> str:
-        return urlencode(
-            {
-                "command": "/meet",
-                "text": text,
-                "team_id": team,
-                "user_id": user,
-                "user_name": user.lower(),
-                "channel_id": channel,
-                "trigger_id": "1.2.3",
-                "response_url": f"{self.fake.url}/respond/{user}",
-            }
-        )
-
-    async def click(
-        self,
-        action_id: str,
-        meeting_id: str,
-        user: str,
-        channel: str = "C1",
-        ts: str = "1700000000.000001",
-    ) -> httpx.Response:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T1"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-            "channel": {"id": channel},
-            "message": {"ts": ts},
-            "response_url": f"{self.fake.url}/respond/{user}",
-            "trigger_id": "1.2.3",
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "value": meeting_id,
-                    "type": "button",
-                    "block_id": f"meet:{meeting_id}",
-                }
-            ],
-        }
-        return await self.post(urlencode({"payload": json.dumps(payload)}))
-
-    def dm_to(self, user: str) -> list[str]:
-        return [
-            blocks_text(c.params)
-            for c in self.fake.of("chat.postMessage")
-            if c.params.get("channel") == f"D{user}"
-        ]
+from tests.adapters.fake_slack import blocks_text
+from tests.adapters.slack_rig import (
+    SECRET,
+    SlackRig,
+    link_in,
+    open_rig,
+    response_texts,
+    signed_headers,
+)
 
 
 @pytest.fixture
 async def rig(tmp_path) -> AsyncIterator[SlackRig]:
-    fake = FakeSlack(
-        users={
-            "UALICE": {"id": "UALICE", "profile": {"display_name": "Alice"}, "tz": "Europe/Berlin"},
-            "UBOB": {"id": "UBOB", "profile": {"display_name": "Bob"}},
-            "UADMIN": {"id": "UADMIN", "is_admin": True, "profile": {"display_name": "Ada"}},
-        }
-    )
-    await fake.start()
-    async with SimulatedProviders() as sims:
-        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = slack_adapter(bench, fake, signing_secret=SECRET)
-        port = await adapter.serve_http("127.0.0.1", 0)
-        async with httpx.AsyncClient(timeout=10) as http:
-            try:
-                yield SlackRig(bench, fake, adapter, f"http://127.0.0.1:{port}/slack/events", http)
-            finally:
-                await adapter.close()
-                await bench.store.close()
-                for provider in bench.providers.values():
-                    await provider.aclose()
-    await fake.stop()
-
-
-def response_texts(fake: FakeSlack) -> list[str]:
-    return [str(c.params.get("text")) for c in fake.of("response_url")]
-
-
-def link_in(message: str) -> str:
-    found = re.search(r'"url": "([^"]+)"', message)
-    assert found is not None, message
-    return found.group(1)
+    async with open_rig(tmp_path) as running:
+        yield running
 
 
 async def test_create_posts_a_card_and_dms_the_creator_a_moderator_link(rig: SlackRig):
@@ -342,3 +228,36 @@ async def test_provider_down_answers_privately_and_records_nothing(rig: SlackRig
     assert "BigBlueButton is not answering right now" in str(answer["text"])
     assert not rig.fake.of("chat.postMessage")
     assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
+
+
+@pytest.mark.parametrize("mention", ["@everyone", "@bob", "<@everyone>", "<@u1abc|bob>"])
+async def test_an_invite_of_no_slack_user_is_a_clear_reply_not_a_dm(rig: SlackRig, mention):
+    # Slack turns a picked person into <@U…|name>; typed text like @everyone stays text.
+    await rig.command(f"create X --invite {mention}")
+    await rig.fake.wait_until(lambda: bool(rig.fake.of("response_url")))
+    await rig.adapter.close()
+    answer = rig.fake.of("response_url")[0].params
+    assert answer["response_type"] == "ephemeral"
+    assert "is not a Slack user" in str(answer["text"]), answer["text"]
+    assert rig.fake.of("conversations.open") == []
+    assert rig.fake.of("users.info") == [] or all(
+        c.params.get("user") == "UALICE" for c in rig.fake.of("users.info")
+    )
+    assert await rig.bench.store.find_meetings(rig.bench.channel.tenant) == []
+
+
+async def test_a_command_that_says_payload_is_still_a_command(rig: SlackRig):
+    # Bolt alone reads any form containing the text "payload" as an empty interaction.
+    answer = await rig.command('create "payload review"', user="UALICE")
+    assert answer.status_code == 200
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    [meeting] = await rig.bench.store.find_meetings(rig.bench.channel.tenant)
+    assert meeting.title == "payload review"
+
+
+async def test_a_button_that_is_not_ours_is_acked_and_does_nothing(rig: SlackRig):
+    # An older card's button, say: Slack shows the user an error unless it is acked.
+    answer = await rig.click("meet_retired", "m1", "UBOB")
+    await rig.adapter.drained()
+    assert answer.status_code == 200
+    assert [c.method for c in rig.fake.calls if c.method != "auth.test"] == []  # Bolt's own
