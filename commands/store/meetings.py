@@ -1,0 +1,208 @@
+"""Meetings in the store: add, change (also only if unchanged meanwhile), find and delete,
+always inside a tenant; and the conversion between `Meeting` and its row."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
+from commands.store.records import StoreBase, StoreError
+from commands.store.schema import (
+    AttendanceRow,
+    JoinRow,
+    MeetingRow,
+    ReminderRow,
+    RemovalRow,
+    SessionRow,
+)
+from providers.base import MeetingSettings, Room
+
+
+class MeetingTables(StoreBase):
+    # -- meetings -----------------------------------------------------------------------------
+
+    async def add_meeting(self, meeting: Meeting, *, remind_at: datetime | None = None) -> None:
+        """Record a new meeting, and its first reminder, in one transaction: both or neither."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(MeetingRow(**_meeting_columns(meeting)))
+                if remind_at is not None:
+                    session.add(
+                        ReminderRow(
+                            meeting_id=meeting.id, due_at=remind_at, kind="start", failures=0
+                        )
+                    )
+        except SQLAlchemyError as error:
+            raise StoreError(
+                f"cannot record meeting {meeting.id}: {type(error).__name__}"
+            ) from error
+
+    async def update_meeting(self, meeting: Meeting) -> None:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, meeting.tenant, meeting.id)
+            if row is None:
+                raise StoreError(f"meeting {meeting.id} does not exist in {meeting.tenant.key}")
+            for name, value in _meeting_columns(meeting).items():
+                setattr(row, name, value)
+
+    async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
+        """Write `meeting` only if its stored state is still `expected`, in one conditional
+        UPDATE: of two racing changes (End pressed twice) exactly one wins."""
+        columns = _meeting_columns(meeting)
+        del columns["id"], columns["tenant_key"]
+        query = (
+            update(MeetingRow)
+            .where(
+                MeetingRow.id == meeting.id,
+                MeetingRow.tenant_key == meeting.tenant.key,
+                MeetingRow.state == expected.value,
+            )
+            .values(**columns)
+        )
+        async with self._sessions.begin() as session:
+            result = await session.execute(query)
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def get_meeting(self, tenant: Tenant, meeting_id: str) -> Meeting | None:
+        async with self._sessions() as session:
+            row = await self._row(session, tenant, meeting_id)
+            return meeting_of(row) if row is not None else None
+
+    async def find_meetings(
+        self,
+        tenant: Tenant,
+        *,
+        channel_id: str | None = None,
+        title: str | None = None,
+        states: Collection[MeetingState] | None = None,
+        limit: int = 100,
+    ) -> list[Meeting]:
+        query = select(MeetingRow).where(MeetingRow.tenant_key == tenant.key)
+        if channel_id is not None:
+            query = query.where(MeetingRow.channel_id == channel_id)
+        if title is not None:
+            query = query.where(func.lower(MeetingRow.title) == title.strip().lower())
+        if states is not None:
+            query = query.where(MeetingRow.state.in_([s.value for s in states]))
+        query = query.order_by(MeetingRow.created_at.desc(), MeetingRow.id).limit(limit)
+        async with self._sessions() as session:
+            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+
+    async def running_meetings(self, limit: int = 1000) -> list[Meeting]:
+        """Running meetings of every tenant, oldest start first: for the bot's own upkeep,
+        never for an answer to a user (which stays inside their tenant)."""
+        query = (
+            select(MeetingRow)
+            .where(MeetingRow.state == MeetingState.RUNNING.value)
+            .order_by(MeetingRow.started_at, MeetingRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+
+    async def resolve(self, tenant: Tenant, reference: str, *, limit: int = 50) -> list[Meeting]:
+        """Meetings of `tenant` whose id is `reference` or whose title is it (any case), in one
+        query: this runs on every join, so it stays a single round trip."""
+        wanted = reference.strip()
+        query = (
+            select(MeetingRow)
+            .where(
+                MeetingRow.tenant_key == tenant.key,
+                (MeetingRow.id == wanted) | (func.lower(MeetingRow.title) == wanted.lower()),
+            )
+            .order_by(MeetingRow.created_at.desc(), MeetingRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+
+    async def delete_meeting(self, tenant: Tenant, meeting_id: str) -> bool:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, tenant, meeting_id)
+            if row is None:
+                return False
+            for table in (SessionRow, JoinRow, ReminderRow, RemovalRow, AttendanceRow):
+                await session.execute(delete(table).where(table.meeting_id == meeting_id))
+            await session.delete(row)
+            return True
+
+    @staticmethod
+    async def _row(session: AsyncSession, tenant: Tenant, meeting_id: str) -> MeetingRow | None:
+        query = select(MeetingRow).where(
+            MeetingRow.id == meeting_id, MeetingRow.tenant_key == tenant.key
+        )
+        return (await session.scalars(query)).first()
+
+
+def _room_json(room: Room) -> dict[str, Any]:
+    data = asdict(room)
+    data["settings"] = room.settings.model_dump()
+    data["extra"] = dict(room.extra)
+    return data
+
+
+def _room(data: dict[str, Any]) -> Room:
+    values = dict(data)
+    values["settings"] = MeetingSettings.model_validate(values.get("settings") or {})
+    return Room(**values)
+
+
+def _meeting_columns(meeting: Meeting) -> dict[str, Any]:
+    schedule = meeting.schedule
+    return {
+        "id": meeting.id,
+        "tenant_key": meeting.tenant.key,
+        "channel_id": meeting.channel_id,
+        "title": meeting.title,
+        "provider": meeting.provider,
+        "room": _room_json(meeting.room),
+        "creator_key": meeting.creator_key,
+        "creator_name": meeting.creator_name,
+        "created_at": meeting.created_at,
+        "state": meeting.state.value,
+        "schedule": {
+            "start": schedule.start.isoformat() if schedule.start else None,
+            "duration_minutes": schedule.duration_minutes,
+            "rrule": schedule.rrule,
+            "reminder_minutes": schedule.reminder_minutes,
+        },
+        "invitees": list(meeting.invitees),
+        "started_at": meeting.started_at,
+        "ended_at": meeting.ended_at,
+        "card_refs": list(meeting.card_refs),
+    }
+
+
+def meeting_of(row: MeetingRow) -> Meeting:
+    """The `Meeting` a row holds."""
+    platform, _, tenant_id = row.tenant_key.partition(":")
+    schedule = row.schedule
+    return Meeting(
+        id=row.id,
+        tenant=Tenant(Platform(platform), tenant_id),
+        channel_id=row.channel_id,
+        title=row.title,
+        provider=row.provider,
+        room=_room(row.room),
+        creator_key=row.creator_key,
+        creator_name=row.creator_name,
+        created_at=row.created_at,
+        state=MeetingState(row.state),
+        schedule=Schedule(
+            start=datetime.fromisoformat(schedule["start"]) if schedule.get("start") else None,
+            duration_minutes=schedule.get("duration_minutes"),
+            rrule=schedule.get("rrule"),
+            reminder_minutes=schedule.get("reminder_minutes"),
+        ),
+        invitees=tuple(row.invitees),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        card_refs=tuple(row.card_refs),
+    )

@@ -1,0 +1,146 @@
+"""The bot's own bookkeeping: DM channels, small values, reminders, and inbound requests
+already acted on (the replay guard)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from commands.model import Meeting
+from commands.store.meetings import meeting_of
+from commands.store.records import Reminder, StoreBase, StoreError
+from commands.store.schema import (
+    DmChannelRow,
+    MeetingRow,
+    ReminderRow,
+    SeenRequestRow,
+    ValueRow,
+)
+
+
+class UpkeepTables(StoreBase):
+    # -- DM channels --------------------------------------------------------------------------
+
+    async def dm_channel(self, user_key: str) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(DmChannelRow, user_key)
+            return row.channel_id if row is not None else None
+
+    async def remember_dm_channel(self, user_key: str, channel_id: str, at: datetime) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(DmChannelRow, user_key)
+            if row is None:
+                session.add(DmChannelRow(user_key=user_key, channel_id=channel_id, updated_at=at))
+            else:
+                row.channel_id, row.updated_at = channel_id, at
+
+    # -- small values ------------------------------------------------------------------------
+
+    async def get_value(self, key: str) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(ValueRow, key)
+            return row.value if row is not None else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(ValueRow, key)
+            if row is None:
+                session.add(ValueRow(key=key, value=value))
+            else:
+                row.value = value
+
+    # -- reminders ----------------------------------------------------------------------------
+
+    async def add_reminder(
+        self, meeting_id: str, due_at: datetime, kind: str = "start"
+    ) -> Reminder:
+        async with self._sessions.begin() as session:
+            row = ReminderRow(meeting_id=meeting_id, due_at=due_at, kind=kind, failures=0)
+            session.add(row)
+            await session.flush()
+            return Reminder(row.id, meeting_id, due_at, kind)
+
+    async def due_reminders(self, now: datetime) -> list[Reminder]:
+        query = (
+            select(ReminderRow)
+            .where(ReminderRow.sent_at.is_(None), ReminderRow.due_at <= now)
+            .order_by(ReminderRow.due_at, ReminderRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                Reminder(r.id, r.meeting_id, r.due_at, r.kind, r.sent_at, r.failures)
+                for r in (await session.scalars(query)).all()
+            ]
+
+    async def mark_reminder_sent(self, reminder_id: int, at: datetime) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(ReminderRow, reminder_id)
+            if row is not None:
+                row.sent_at = at
+
+    async def reminder_failed(self, reminder_id: int) -> int:
+        """Count a failed delivery; returns the failures so far."""
+        async with self._sessions.begin() as session:
+            row = await session.get(ReminderRow, reminder_id)
+            if row is None:
+                return 0
+            row.failures += 1
+            return row.failures
+
+    async def get_meeting_for_reminder(self, reminder: Reminder) -> Meeting | None:
+        """The meeting a stored reminder belongs to (its tenant is the meeting's own)."""
+        async with self._sessions() as session:
+            row = await session.get(MeetingRow, reminder.meeting_id)
+            return meeting_of(row) if row is not None else None
+
+    async def delete_reminders(self, meeting_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))
+
+    # -- replay guard: inbound requests already acted on ---------------------------------------
+
+    async def claim_requests(self, keys: Mapping[str, datetime]) -> set[str]:
+        """Record each key (e.g. a verified request signature) until its expiry, all in one
+        transaction; returns the keys recorded now. A key left out was recorded before: that
+        request is a replay. One INSERT of primary keys that skips the ones already there, so
+        of two replicas racing on one key exactly one gets it back."""
+        if not keys:
+            return set()
+        rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
+        upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        try:
+            async with self._sessions.begin() as session:
+                statement = (
+                    upsert(SeenRequestRow)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
+                    .returning(SeenRequestRow.key)
+                )
+                return set((await session.scalars(statement)).all())
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot record seen requests: {type(error).__name__}") from error
+
+    async def purge_requests(self, now: datetime, limit: int = 500) -> int:
+        """Forget at most `limit` keys expired by `now`, oldest first (through the expiry
+        index, so a purge costs what it deletes, not the size of the table); returns how many.
+        """
+        expired = (
+            select(SeenRequestRow.key)
+            .where(SeenRequestRow.expires_at <= now)
+            .order_by(SeenRequestRow.expires_at)
+            .limit(limit)
+        )
+        try:
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    delete(SeenRequestRow).where(SeenRequestRow.key.in_(expired))
+                )
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot purge seen requests: {type(error).__name__}") from error
+        return result.rowcount if isinstance(result, CursorResult) else 0
