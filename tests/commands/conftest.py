@@ -99,3 +99,16 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
 
 def only(replies: list[Reply], visibility: Visibility) -> list[Reply]:
     return [reply for reply in replies if reply.visibility is visibility]
+
+
+def texts(replies: list[Reply]) -> str:
+    """Every reply's text, one after another."""
+    return "\n".join(r.text for r in replies)
+
+
+def card_id(replies: list[Reply]) -> str:
+    """The meeting id of the channel card among `replies`."""
+    card = only(replies, Visibility.CHANNEL)[0].card
+    assert card is not None
+    assert card.meeting_id is not None
+    return card.meeting_id

@@ -13,25 +13,15 @@ from bot.simulated import SimulatedProviders
 from commands.model import ChatUser, Conversation, MeetingState, Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig, TenantOverride
 from commands.reminders import ReminderDesk
-from commands.replies import Reply, Visibility
+from commands.replies import Visibility
 from providers.bigbluebutton import BigBlueButtonClient
 
-from .conftest import Bench, make_bench, only, person
+from .conftest import Bench, make_bench, only, person, texts
+from .conftest import card_id as meeting_id
 
 ALICE = person("alice")
 BOB = person("bob")
 ADMIN = person("root", is_admin=True)
-
-
-def texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies)
-
-
-def meeting_id(replies: list[Reply]) -> str:
-    card = only(replies, Visibility.CHANNEL)[0].card
-    assert card is not None
-    assert card.meeting_id is not None
-    return card.meeting_id
 
 
 @pytest.mark.parametrize(

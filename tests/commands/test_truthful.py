@@ -14,21 +14,10 @@ from commands.replies import ButtonAction, Reply, Visibility
 from providers._http import RetryPolicy
 from providers.base import RoomState
 
-from .conftest import Bench, only, person
+from .conftest import Bench, card_id, only, person, texts
 
 ALICE = person("alice")
 BOB = person("bob")
-
-
-def texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies)
-
-
-def card_id(replies: list[Reply]) -> str:
-    card = only(replies, Visibility.CHANNEL)[0].card
-    assert card is not None
-    assert card.meeting_id is not None
-    return card.meeting_id
 
 
 def link(replies: list[Reply]) -> str:

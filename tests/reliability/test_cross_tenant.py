@@ -9,23 +9,12 @@ import httpx
 import pytest
 
 from commands.model import Conversation, MeetingState
-from commands.replies import ButtonAction, Reply, Visibility
-from tests.commands.conftest import SLACK_T2, Bench, only, person
+from commands.replies import ButtonAction, Visibility
+from tests.commands.conftest import SLACK_T2, Bench, card_id, only, person, texts
 
 ALICE = person("alice")  # moderates in T1
 EVE = person("eve", tenant=SLACK_T2)  # moderates in T2
 THEIRS = Conversation(SLACK_T2, "C9")
-
-
-def texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies)
-
-
-def card_id(replies: list[Reply]) -> str:
-    card = only(replies, Visibility.CHANNEL)[0].card
-    assert card is not None
-    assert card.meeting_id is not None
-    return card.meeting_id
 
 
 async def eves_meeting(bench: Bench, provider: str) -> str:
