@@ -1,18 +1,24 @@
 """The terminal chat: /meet in a terminal or a pipe, with every reply shown with its audience.
 
 One line at a time from the input: `/meet ...` runs a command as the current user, `/as NAME`
-switches user, `/press join|end MEETING` presses a card button, and a `#` that starts a word
-(outside quotes) starts a comment, as in a shell script. Output
-says who sees what: channel posts, ephemeral answers ("only NAME sees") and DMs ("DM to NAME"),
-so a demo shows exactly what chat users would see. It exits at the end of the input.
+switches user, `/tz ZONE` sets that user's time zone, `/press join|end MEETING` presses a card
+button, and a `#` that starts a word (outside quotes) starts a comment, as in a shell script.
+On a simulated clock (`--now`), `/wait 44m` (or `6d23h`) moves it on, and everything the clock
+brings in that span is shown at the moment it happened, in the acting user's zone. Output says
+who sees what: channel posts, ephemeral answers ("only NAME sees") and DMs ("DM to NAME"), so a
+demo shows exactly what chat users would see. It exits at the end of the input.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TextIO
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commands.cards import user_zone, when
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.render import escape_terminal
@@ -23,10 +29,14 @@ Click = Callable[[ChatUser, Conversation, ButtonAction, str], Awaitable[list[Rep
 
 CONSOLE_TENANT = Tenant(Platform.CONSOLE, "local")
 _NAME = re.compile(r"^[\w.\-]{1,32}$")
+_SPAN = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?$")
+MAX_WAIT = timedelta(days=400)
 
 HELP = """Console commands:
   /meet SUBCOMMAND ...   run a /meet command (try /meet help)
   /as NAME               act as another user from now on
+  /tz ZONE               your time zone (an IANA name such as Europe/Berlin)
+  /wait SPAN             with --now: move the clock on (44m, 2h, 6d23h), showing what happens
   /press join|end ID     press a card's Join or End button
   # ...                  a comment (also after a command)
 End of input (Ctrl-D) quits."""
@@ -47,6 +57,11 @@ class ConsoleDirectory:
         return self.user(mention.user_id)
 
 
+class Waiter(Protocol):
+    async def wait(self, span: timedelta) -> None:
+        """Move the simulated clock on by `span`, running what falls due in it."""
+
+
 class ConsoleChat:
     """Reads lines, runs them, prints the replies."""
 
@@ -59,6 +74,7 @@ class ConsoleChat:
         directory: ConsoleDirectory | None = None,
         user: str = "alice",
         channel: str = "general",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.dispatch = dispatch
         self.click = click
@@ -66,6 +82,11 @@ class ConsoleChat:
         self.directory = directory or ConsoleDirectory()
         self.user = self.directory.user(user)
         self.where = Conversation(CONSOLE_TENANT, channel)
+        self.clock = clock
+        # Set when the clock is simulated: `/wait` moves it; after each command, whatever
+        # came due at once is run.
+        self.waiter: Waiter | None = None
+        self.after_command: Callable[[], Awaitable[object]] | None = None
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         self.say(
@@ -85,10 +106,42 @@ class ConsoleChat:
             self.show(await self.dispatch(self.user, self.where, rest))
         elif word == "/as":
             self.switch(rest.strip())
+        elif word == "/tz":
+            self.set_zone(rest.strip())
+        elif word == "/wait":
+            await self.wait(rest.strip())
+            return
         elif word == "/press":
             await self.press(rest.split())
         else:
             self.say(HELP)
+        if self.after_command is not None:
+            await self.after_command()
+
+    def set_zone(self, name: str) -> None:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.say(f"  {name[:40]!r} is not a time zone I know; try e.g. Europe/Berlin.")
+            return
+        facts = replace(self.user.facts, timezone=name)
+        self.directory.facts[self.user.user_id] = facts
+        self.user = self.directory.user(self.user.user_id)
+        self.say(f"  (your time zone is now {name})")
+
+    async def wait(self, spelled: str) -> None:
+        if self.waiter is None or self.clock is None:
+            self.say(
+                "  /wait needs a simulated clock: start with --now 2027-03-08T08:00 "
+                "(this console runs on the real clock)."
+            )
+            return
+        span = parse_span(spelled)
+        if span is None:
+            self.say("  usage: /wait SPAN, e.g. /wait 44m, /wait 2h, /wait 6d23h")
+            return
+        await self.waiter.wait(span)
+        self.say(f"clock: {self.stamp()}")
 
     def switch(self, name: str) -> None:
         if not _NAME.match(name):
@@ -106,14 +159,26 @@ class ConsoleChat:
         self.show(await self.click(self.user, self.where, action, words[1]))
 
     async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """A post the bot makes on its own (a reminder), shown like any channel post."""
-        self.say(f"\n[meetbot] reminder for {clean(meeting.title)}")
+        """A post the bot makes on its own (a reminder, an opening), shown like any post,
+        with the moment it happened when the clock is simulated."""
+        self.say(f"\n{self.by_the_bot()} posts about {clean(meeting.title)}")
         self.show([reply])
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """A card updated in place, shown as the new card."""
-        self.say(f"\n[meetbot] the card of {clean(meeting.title)} now reads")
+        self.say(f"\n{self.by_the_bot()} the card of {clean(meeting.title)} now reads")
         self.show([reply])
+
+    def by_the_bot(self) -> str:
+        return f"[{self.stamp()}] meetbot" if self.waiter is not None else "[meetbot]"
+
+    def stamp(self) -> str:
+        """Now, in the acting user's zone: Mon 22 Mar 2027 08:45 CET."""
+        now = self.clock() if self.clock is not None else None
+        if now is None:
+            return ""
+        local = now.astimezone(user_zone(self.user))
+        return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
@@ -131,8 +196,19 @@ class ConsoleChat:
             for i, line in enumerate(clean(reply.text).splitlines() or [""])
         ]
         if reply.card is not None:
-            lines += [f"  {' ' * len(header)}   {line}" for line in render_card(reply.card)]
+            card = self.in_my_zone(reply.card)
+            lines += [f"  {' ' * len(header)}   {line}" for line in render_card(card)]
         return "\n".join(lines)
+
+    def in_my_zone(self, card: Card) -> Card:
+        """The card with its moments in the acting user's zone (Slack and Discord show them in
+        each reader's; the terminal's reader is whoever acts)."""
+        zone = user_zone(self.user)
+        fields = tuple(
+            replace(f, value=when(f.moment, zone)) if f.moment is not None else f
+            for f in card.fields
+        )
+        return replace(card, fields=fields)
 
     def say(self, text: str) -> None:
         # Every line out passes here: the last guard for the terminal (clean is idempotent).
@@ -174,3 +250,14 @@ def without_comment(line: str) -> str:
 def clean(text: str) -> str:
     """Terminal-safe text: no escape sequences, control or bidi characters from user input."""
     return escape_terminal(text)
+
+
+def parse_span(text: str) -> timedelta | None:
+    """`44m`, `2h`, `6d23h`, `1d2h30m` as a timedelta; None if it is not one (or not above 0,
+    or over 400 days)."""
+    match = _SPAN.match(text.strip().lower())
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    span = timedelta(days=days, hours=hours, minutes=minutes)
+    return span if timedelta(0) < span <= MAX_WAIT else None

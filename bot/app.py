@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.config import ProviderName, ProvidersConfig, RemindersConfig
 from commands.policy import RolePolicy
+from commands.schedule.planner import Timing
 from commands.service import MeetingService
 from commands.store import MeetingStore
 from providers.base import MeetingProvider
@@ -60,6 +61,7 @@ def build_service(
     default_provider: str,
     reminders: RemindersConfig,
     clock: Callable[[], datetime],
+    nudge: Callable[[], None] = lambda: None,
 ) -> MeetingService:
     return MeetingService(
         providers=providers,
@@ -67,6 +69,14 @@ def build_service(
         policy=policy,
         default_provider=default_provider,
         clock=clock,
-        early_join=timedelta(minutes=reminders.early_join_minutes),
+        timing=timing_of(reminders),
+        nudge=nudge,
+    )
+
+
+def timing_of(reminders: RemindersConfig) -> Timing:
+    return Timing(
         default_remind_minutes=reminders.default_minutes,
+        early_join=timedelta(minutes=reminders.early_join_minutes),
+        grace=timedelta(minutes=reminders.grace_minutes),
     )

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import yaml
 
@@ -56,13 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--liveminutes-port", type=int, default=DEFAULT_SIMULATOR_PORTS.liveminutes
     )
 
-    commands.add_parser(
+    demo_parser = commands.add_parser(
         "demo", help="the terminal chat against simulated providers; no config needed"
     )
     console_parser = commands.add_parser(
         "console", help="the terminal chat against the configured providers"
     )
     console_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    for terminal_parser in (demo_parser, console_parser):
+        terminal_parser.add_argument(
+            "--now",
+            type=moment,
+            metavar="ISO",
+            help="start a simulated clock at this moment (e.g. 2027-03-08T08:00, UTC unless "
+            "it names an offset such as Z or +01:00); /wait moves it on",
+        )
 
     run_parser = commands.add_parser("run", help="run the configured chat adapters until Ctrl-C")
     run_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
@@ -190,14 +199,25 @@ async def console(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     try:
-        return await terminal.console(config)
+        return await terminal.console(config, now=args.now)
     except StoreError as error:
         print(f"meetbot console: {error}", file=sys.stderr)
         return 2
 
 
-async def demo(_args: argparse.Namespace) -> int:
-    return await terminal.demo()
+async def demo(args: argparse.Namespace) -> int:
+    return await terminal.demo(now=args.now)
+
+
+def moment(text: str) -> datetime:
+    """An ISO date and time for --now; without an offset it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date and time, e.g. 2027-03-08T08:00 or 2027-03-08T08:00Z"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _config(path: str, command: str) -> Config | None:

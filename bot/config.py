@@ -160,6 +160,9 @@ class RemindersConfig(_Section):
     check_seconds: float = Field(default=30, ge=1, le=3600)
     # How long before a scheduled start attendees may already join (moderators always may).
     early_join_minutes: int = Field(default=15, ge=0, le=1440)
+    # A reminder that came due while the bot was down is still posted (with a note) if it is
+    # at most this late; a later one is skipped and logged.
+    grace_minutes: int = Field(default=10, ge=0, le=1440)
 
 
 _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")

@@ -10,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service
 from bot.config import Config, ProvidersConfig, RemindersConfig
-from bot.scheduler import ReminderLoop
+from bot.scheduler import LEASE, JobLoop
 from bot.simulated import SimulatedProviders
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
-from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
+from commands.schedule.jobs import JobHandlers
 from commands.store import MeetingStore
 from commands.watch import MeetingWatch
 
@@ -42,6 +42,16 @@ async def stdin_lines(stream: TextIO) -> AsyncIterator[str]:
         yield line
 
 
+class SimulatedClock:
+    """The console's clock under `--now`: it stands still until `/wait` moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 async def run_console(
     providers_config: ProvidersConfig,
     storage_url: str,
@@ -50,11 +60,14 @@ async def run_console(
     reminders: RemindersConfig,
     source: TextIO,
     out: TextIO,
+    now: datetime | None = None,
 ) -> None:
-    """The terminal chat against the configured providers, until the input ends. Reminders
-    that fall due meanwhile are posted in the terminal's channel, as in a chat."""
+    """The terminal chat against the configured providers, until the input ends. What the
+    clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
+    on the real clock as it comes, or, with `now`, on a simulated clock that `/wait` moves."""
     providers = build_providers(providers_config)
     store = await MeetingStore.open(storage_url)
+    clock: Callable[[], datetime] = utc_now if now is None else SimulatedClock(now)
     try:
         service = build_service(
             providers,
@@ -62,18 +75,27 @@ async def run_console(
             policy,
             default_provider=providers_config.default_name(),
             reminders=reminders,
-            clock=utc_now,
+            clock=clock,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
-        chat = ConsoleChat(router.dispatch, router.click, out, directory=directory)
-        loop = ReminderLoop(
-            ReminderDesk(store, policy),
+        simulated = clock if isinstance(clock, SimulatedClock) else None
+        chat = ConsoleChat(router.dispatch, router.click, out, directory=directory, clock=clock)
+        loop = JobLoop(
+            JobHandlers(service),
             {Platform.CONSOLE: chat},
-            utc_now,
+            clock,
             interval=reminders.check_seconds,
             watch=MeetingWatch(service, policy),
+            # A simulated clock leaps: a lease shorter than a leap would be no lease at all.
+            lease=timedelta(days=3650) if simulated else LEASE,
         )
+        service.nudge = loop.nudge
+        if simulated is not None:
+            chat.waiter = TimeMachine(simulated, loop, store, chat)
+            chat.after_command = loop.run_due  # what came due at once (a reminder in its lead)
+            await chat.run(stdin_lines(source))
+            return
         stop = asyncio.Event()
         posting = asyncio.create_task(loop.run(stop))
         try:
@@ -87,7 +109,37 @@ async def run_console(
             await provider.aclose()
 
 
-async def console(config: Config, *, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+class TimeMachine:
+    """`/wait`: moves the simulated clock on, running every job that falls due in the span in
+    due order, each at its own moment, so the chat shows what would have happened when."""
+
+    def __init__(
+        self, clock: SimulatedClock, loop: JobLoop, store: MeetingStore, chat: ConsoleChat
+    ) -> None:
+        self.clock = clock
+        self.loop = loop
+        self.store = store
+        self.chat = chat
+
+    async def wait(self, span: timedelta) -> None:
+        target = self.clock.now + span
+        while (due := await self.store.next_due()) is not None and due <= target:
+            self.clock.now = max(self.clock.now, due)
+            if not await self.loop.run_due():
+                # Due, yet nothing could run (every job there failed and waits its backoff):
+                # step past it rather than spin.
+                self.clock.now += timedelta(seconds=1)
+        self.clock.now = target
+        await self.loop.tick()
+
+
+async def console(
+    config: Config,
+    *,
+    source: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    now: datetime | None = None,
+) -> int:
     await run_console(
         config.providers,
         config.storage.url,
@@ -95,11 +147,14 @@ async def console(config: Config, *, source: TextIO = sys.stdin, out: TextIO = s
         reminders=config.reminders,
         source=source,
         out=out,
+        now=now,
     )
     return 0
 
 
-async def demo(*, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+async def demo(
+    *, source: TextIO = sys.stdin, out: TextIO = sys.stdout, now: datetime | None = None
+) -> int:
     """The console against in-process simulators, with a fresh database each time."""
     async with AsyncExitStack() as stack:
         sims = await stack.enter_async_context(SimulatedProviders())
@@ -112,5 +167,6 @@ async def demo(*, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
             reminders=RemindersConfig(),
             source=source,
             out=out,
+            now=now,
         )
     return 0

@@ -16,11 +16,11 @@ from adapters.discord import DiscordAdapter, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service
 from bot.config import Config, DiscordConfig, SlackConfig
-from bot.scheduler import Announcer, ReminderLoop
+from bot.scheduler import Announcer, JobLoop
 from commands.model import Platform
 from commands.policy import RolePolicy
-from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
+from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import MeetingStore
 from commands.watch import MeetingWatch
@@ -110,14 +110,15 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
-        reminders = ReminderLoop(
-            ReminderDesk(store, service.policy),
+        scheduler = JobLoop(
+            JobHandlers(service),
             announcers,
             utc_now,
             interval=config.reminders.check_seconds,
             watch=MeetingWatch(service, service.policy),
         )
-        loop_task = asyncio.create_task(reminders.run(stop))
+        service.nudge = scheduler.nudge
+        loop_task = asyncio.create_task(scheduler.run(stop))
         stack.push_async_callback(_finish, loop_task, stop)
         log.info("meetbot is running; providers: %s", ", ".join(providers))
         done, _pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

@@ -1,9 +1,13 @@
-"""The scheduler loop: every tick, post the due reminders through their platform's adapter,
-then bring up to date the cards of meetings that ended without a command (see commands.watch).
+"""The scheduler loop: claim the jobs that are due, run each through its handler, show what it
+posts through the platform's adapter; then bring up to date the cards of meetings that ended
+without a command (see commands.watch).
 
-`tick()` does one round and is what tests call (no sleeping); `run()` repeats it until asked
-to stop. A reminder is marked sent only once its post went out, so a failed post (Slack down,
-bot removed from the channel) is tried again next tick, and a restart loses nothing.
+`tick()` does one round and is what tests call (no sleeping); `run()` repeats it until asked to
+stop, waking early when `nudge()` says a job came due. Jobs are claimed in batches with a lease
+(`worker` names this process), so two schedulers on one store never run the same job, and a
+job a dead process had claimed is taken over once its lease runs out. A post that fails is
+tried again with backoff, a bounded number of times (a channel the bot was removed from must
+not be tried forever).
 """
 
 from __future__ import annotations
@@ -11,66 +15,148 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from commands.model import Meeting, Platform
-from commands.reminders import ReminderDesk
 from commands.replies import Reply
+from commands.schedule.jobs import JobHandlers, Outcome, Post
+from commands.store import Job, JobLost
 from commands.watch import MeetingWatch
 
-log = logging.getLogger("meetbot.reminders")
+log = logging.getLogger("meetbot.schedule")
+
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=2)
+CONCURRENCY = 50  # jobs of one batch in flight at once (posts to many channels)
+NOT_HERE_BACKOFF = timedelta(minutes=5)
 
 
 class Announcer(Protocol):
     async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """Post `reply` in the meeting's channel as a new message."""
+        """Post `reply` for the meeting: in its channel, or as a DM to its recipient."""
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of the meeting's cards already posted."""
 
 
-class ReminderLoop:
+class JobLoop:
     def __init__(
         self,
-        desk: ReminderDesk,
+        handlers: JobHandlers,
         announcers: Mapping[Platform, Announcer],
         clock: Callable[[], datetime],
+        *,
         interval: float = 30.0,
         watch: MeetingWatch | None = None,
+        worker: str | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
-        self.desk = desk
+        self.handlers = handlers
+        self.store = handlers.store
         self.announcers = announcers
         self.clock = clock
         self.interval = interval
         self.watch = watch
+        self.worker = worker or f"meetbot-{secrets.token_hex(4)}"
+        self.lease = lease
+        self._wake = asyncio.Event()
+        self._gate = asyncio.Semaphore(CONCURRENCY)
+
+    def nudge(self) -> None:
+        """A job came due now: run a round without waiting for the interval."""
+        self._wake.set()
 
     async def tick(self) -> int:
-        """Post what is due now; returns how many reminders went out."""
-        posted = 0
-        for announcement in await self.desk.due(self.clock()):
-            platform = announcement.meeting.tenant.platform
-            announcer = self.announcers.get(platform)
-            if announcer is None:
-                continue  # that platform is not running now; the reminder waits for it
-            try:
-                await announcer.announce(announcement.meeting, announcement.reply)
-            except Exception:
-                # One failed post must not stop the others; it is retried a bounded number
-                # of times (a channel the bot was removed from must not be tried forever).
-                gave_up = await self.desk.failed(announcement, self.clock())
-                log.exception(
-                    "reminder for meeting %s failed; %s",
-                    announcement.meeting.id,
-                    "giving up" if gave_up else "retrying next tick",
-                )
-                continue
-            await self.desk.delivered(announcement, self.clock())
-            posted += 1
+        """Run what is due now; returns how many jobs were done."""
+        done = await self.run_due()
         if self.watch is not None:
             await self.refresh_cards(self.watch)
-        return posted
+        return done
+
+    async def run_due(self) -> int:
+        """Claim and run every due job (in batches, due order within each); returns how many
+        were done."""
+        done = 0
+        while True:
+            jobs = await self.store.claim_jobs(self.clock(), self.worker, lease=self.lease)
+            if not jobs:
+                return done
+            results = await asyncio.gather(*(self._guarded(job) for job in jobs))
+            done += sum(results)
+
+    async def _guarded(self, job: Job) -> bool:
+        async with self._gate:
+            try:
+                return await self.run_job(job)
+            except Exception:
+                # One failed job must not stop the others; it is tried again after backoff.
+                log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
+                await self._retry(job, "failed unexpectedly")
+                return False
+
+    async def run_job(self, job: Job) -> bool:
+        now = self.clock()
+        outcome = await self.handlers.handle(job, now)
+        posts = [p for p in outcome.posts if p.meeting.tenant.platform in self.announcers]
+        if outcome.posts and not posts:
+            # That platform is not running in this process: leave the job for a while (for a
+            # process that runs it, or for this one once it is configured).
+            later = now + NOT_HERE_BACKOFF
+            await self.store.release_job(job, error="platform not running", retry_at=later, at=now)
+            return False
+        try:
+            if outcome.post_first:
+                await self._deliver_first(job, posts)
+                await outcome.record()
+            else:
+                await outcome.record()
+                await self._show(posts)
+        except JobLost:
+            log.info("job %s was taken over by another worker; its effects were not kept", job.id)
+            return False
+        except _PostFailed as failure:
+            await self._retry(job, failure.reason)
+            return False
+        return True
+
+    async def _deliver_first(self, job: Job, posts: list[Post]) -> None:
+        """The job's main post (the channel's), which must go out before the job is done;
+        the rest (invitees' DMs) are best effort."""
+        main, *rest = posts
+        try:
+            await self._post(main)
+        except Exception as error:
+            # Any failure of the platform (an API error, the network): the job retries.
+            raise _PostFailed(f"{type(error).__name__}: {error}") from error
+        await self._show(rest)
+
+    async def _show(self, posts: list[Post]) -> None:
+        for post in posts:
+            try:
+                await self._post(post)
+            except Exception:
+                # A card we cannot edit or a DM we cannot send is not worth a retry.
+                log.exception("could not show a post of meeting %s", post.meeting.id)
+
+    async def _post(self, post: Post) -> None:
+        announcer = self.announcers[post.meeting.tenant.platform]
+        if post.refresh:
+            await announcer.refresh(post.meeting, post.reply)
+        else:
+            await announcer.announce(post.meeting, post.reply)
+
+    async def _retry(self, job: Job, reason: str) -> None:
+        now = self.clock()
+        if job.attempts >= MAX_ATTEMPTS:
+            log.warning("job %s of meeting %s given up: %s", job.id, job.meeting_id, reason)
+            await self.store.release_job(job, error=reason, retry_at=None, at=now)
+            return
+        backoff = timedelta(seconds=min(600, 15 * 2 ** (job.attempts - 1)))
+        log.info("job %s of meeting %s retried in %s: %s", job.id, job.meeting_id, backoff, reason)
+        await self.store.release_job(job, error=reason, retry_at=now + backoff, at=now)
 
     async def refresh_cards(self, watch: MeetingWatch) -> int:
         """End what ended without a command and update its cards; returns how many."""
@@ -88,10 +174,27 @@ class ReminderLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()
             try:
                 await self.tick()
             except Exception:
                 # The loop must outlive a bad round (a database hiccup); the next tick retries.
-                log.exception("reminder round failed")
+                log.exception("scheduler round failed")
+            stopping = asyncio.ensure_future(stop.wait())
+            woken = asyncio.ensure_future(self._wake.wait())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+                await asyncio.wait_for(
+                    asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED),
+                    self.interval,
+                )
+            for waiter in (stopping, woken):
+                waiter.cancel()
+
+
+class _PostFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+__all__ = ["Announcer", "JobLoop", "Outcome"]

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.limits import provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
-from commands.recurrence import describe_rule
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
+from commands.schedule.recurrence import describe_rule
 from commands.service import JoinGrant
 from commands.spec import SETTING_FLAGS
 from providers.base import MeetingSettings, Role

@@ -86,7 +86,6 @@ class MeetingChanges:
                 # Gone there already (removed out of band, or our earlier delete's answer was
                 # lost): our record must not outlive it.
                 log.info("meeting %s was already gone on %s", meeting.id, meeting.provider)
-        await self.store.delete_reminders(meeting.id)
         await self.store.delete_meeting(meeting.tenant, meeting.id)
         return meeting
 

@@ -89,12 +89,51 @@ class MeetingState(StrEnum):
 
 @dataclass(frozen=True)
 class Schedule:
-    """When a meeting happens; all None for an ad-hoc meeting that starts now."""
+    """When a meeting happens; all None for an ad-hoc meeting that starts now.
+
+    `start` is the start of the current (or next) occurrence, which cards show; a series is
+    expanded from `first_start` in the meeting's own `timezone`, so 09:00 stays 09:00 there
+    across daylight-saving changes.
+    """
 
     start: datetime | None = None
     duration_minutes: int | None = None
     rrule: str | None = None  # RFC 5545 recurrence, e.g. FREQ=WEEKLY;BYDAY=MO
     reminder_minutes: int | None = None
+    timezone: str | None = None  # IANA name; None: UTC
+    first_start: datetime | None = None  # the series' first occurrence (its DTSTART)
+
+    @property
+    def series_start(self) -> datetime | None:
+        return self.first_start or self.start
+
+
+class OccurrenceState(StrEnum):
+    SCHEDULED = "scheduled"  # its time has not come
+    OPEN = "open"  # its time came (or a moderator opened it early): people can join
+    ENDED = "ended"  # it ran and was ended
+    MISSED = "missed"  # its time passed and nobody opened a session
+    CANCELLED = "cancelled"
+
+    @property
+    def closed(self) -> bool:
+        return self in (OccurrenceState.ENDED, OccurrenceState.MISSED, OccurrenceState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One happening of a meeting: the only one of a one-off, one of a series' slots."""
+
+    id: int
+    meeting_id: str
+    starts_at: datetime
+    state: OccurrenceState = OccurrenceState.SCHEDULED
+    opened_at: datetime | None = None  # when its provider session was opened
+    ended_at: datetime | None = None
+    session_id: str | None = None
+
+    def evolve(self, **changes: object) -> Occurrence:
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ Rules every use case keeps:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from commands.errors import CommandError, NotSupported, PermissionDenied
 from commands.finder import find_meeting
@@ -29,9 +31,11 @@ from commands.model import (
     Tenant,
 )
 from commands.policy import RolePolicy
-from commands.recurrence import next_occurrence, rrule_for
+from commands.schedule import occurrences
+from commands.schedule.planner import Timing, planned, planned_now
+from commands.schedule.recurrence import rrule_for, zone_named
 from commands.spec import SETTING_FLAGS
-from commands.store import JoinLogEntry, MeetingStore, SessionEntry, StoreError
+from commands.store import Job, JoinLogEntry, MeetingStore, SessionEntry, StoreError
 from providers.base import (
     Attendee,
     Capability,
@@ -98,7 +102,8 @@ class JoinGrant:
 
 
 class MeetingService:
-    """The /meet use cases. Construct once with its collaborators; it holds no other state."""
+    """The /meet use cases. Construct once with its collaborators; it holds no other state
+    than the locks that make concurrent joins open a session once."""
 
     def __init__(
         self,
@@ -109,8 +114,8 @@ class MeetingService:
         default_provider: str,
         clock: Callable[[], datetime],
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
-        early_join: timedelta = timedelta(minutes=15),
-        default_remind_minutes: int | None = None,
+        timing: Timing | None = None,
+        nudge: Callable[[], None] = lambda: None,
     ) -> None:
         if default_provider not in providers:
             raise ValueError(f"default provider {default_provider!r} is not configured")
@@ -120,9 +125,18 @@ class MeetingService:
         self.default_provider = default_provider
         self.clock = clock
         self.new_id = new_id
-        self.early_join = early_join
-        # A scheduled meeting created without --remind gets this reminder (None or 0: none).
-        self.default_remind_minutes = default_remind_minutes
+        self.timing = timing or Timing()
+        # meeting id -> the lock of its opening (dropped with the last holder)
+        self._opening: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # Tells the scheduler a job is due now (a reminder inside its lead), so it need not
+        # wait for its next round.
+        self.nudge = nudge
+
+    @property
+    def early_join(self) -> timedelta:
+        return self.timing.early_join
 
     # -- lookups and checks ------------------------------------------------------------------
 
@@ -210,14 +224,17 @@ class MeetingService:
                 duration_minutes=request.duration_minutes,
                 rrule=rrule_for(request.repeat, request.start) if request.repeat else None,
                 reminder_minutes=remind_minutes,
+                timezone=zone_name(user),
+                first_start=request.start,
             ),
             invitees=tuple(invitee.key for invitee in request.invitees),
         )
-        remind_at = None
-        if request.start is not None and remind_minutes is not None:
-            remind_at = request.start - timedelta(minutes=remind_minutes)
+        if request.start is None:
+            first = planned_now(meeting.schedule, now)
+        else:
+            first = planned(meeting.schedule, request.start, now)
         try:
-            await self.store.add_meeting(meeting, remind_at=remind_at)
+            await self.store.add_meeting(meeting, first)
         except StoreError:
             # The provider has the room but we could not record it: take it back, so no
             # meeting exists that nobody can find, join or end from chat.
@@ -228,7 +245,11 @@ class MeetingService:
                 "if it keeps failing, tell whoever runs this bot."
             ) from None
         log.info("meeting %s created on %s in %s", meeting.id, name, where.tenant.key)
-        if request.start is not None and request.start > now + self.early_join:
+        if any(due <= now for _kind, due in first.jobs):
+            self.nudge()
+        if request.start is not None:
+            # Scheduled, even if it starts in a minute: it opens at its time (or when a
+            # moderator joins early), and its reminder is a job like any other.
             return Created(meeting, not_applied=not_applied)
         try:
             grant = await self.join_meeting(user, meeting)
@@ -262,7 +283,7 @@ class MeetingService:
             return None
         minutes = request.remind_minutes
         if minutes is None:
-            minutes = self.default_remind_minutes
+            minutes = self.timing.default_remind_minutes
         return minutes or None
 
     @staticmethod
@@ -294,9 +315,20 @@ class MeetingService:
             )
         decision = self.decide(user, meeting)
         provider = self.provider_for(meeting)
-        opened = meeting.state is MeetingState.SCHEDULED
-        if opened:
-            meeting = await self.open_session(meeting, decision)
+        opened = False
+        if meeting.state is MeetingState.SCHEDULED:
+            # A class joining at its start all at once opens the session once: the others
+            # wait here, then find it open.
+            lock = self._opening.setdefault(meeting.id, asyncio.Lock())
+            async with lock:
+                fresh = await self.store.get_meeting(meeting.tenant, meeting.id) or meeting
+                if fresh.state is MeetingState.SCHEDULED:
+                    meeting = await self.open_session(fresh, decision)
+                    opened = True
+                else:
+                    meeting = fresh
+            if meeting.state is MeetingState.ENDED:
+                raise CommandError(f"{meeting.title} has ended.")
         link = await provider.join_link(meeting.room, self.participant(user), decision.role)
         if link.role is not decision.role:
             # The provider granted less than we asked (LiveMinutes moderates by host link only).
@@ -319,9 +351,11 @@ class MeetingService:
         start = meeting.schedule.start
         now = self.clock()
         if decision.role is Role.ATTENDEE and start is not None and start - self.early_join > now:
+            zone = zone_named(meeting.schedule.timezone)
+            opens = (start - self.early_join).astimezone(zone)
             raise CommandError(
-                f"{meeting.title} opens at {start:%Y-%m-%d %H:%M} UTC; ask again then, "
-                "or ask a moderator to open it early."
+                f"{meeting.title} starts at {start.astimezone(zone):%a %d %b %H:%M %Z}; you "
+                f"can join from {opens:%H:%M}, or a moderator can open it earlier."
             )
         provider = self.provider_for(meeting)
         room = meeting.room
@@ -330,12 +364,15 @@ class MeetingService:
             started = await provider.start_session(room, creator)
             room = started.room
         session_id = room.session_id or room.create_time or f"{meeting.id}-{int(now.timestamp())}"
-        meeting = meeting.evolve(room=room, state=MeetingState.RUNNING, started_at=now)
-        await self.store.update_meeting(meeting)
+        running = meeting.evolve(room=room, state=MeetingState.RUNNING, started_at=now)
+        async with self.store.unit() as unit:
+            if not await unit.update_meeting_if(running, meeting.state):
+                raise MeetingChanged(meeting.id)
+            await occurrences.opened(unit, running, now, session_id)
         await self.store.add_session(
             meeting.id, SessionEntry(session_id=session_id, started_at=now)
         )
-        return meeting
+        return running
 
     # -- end -----------------------------------------------------------------------------------
 
@@ -362,10 +399,13 @@ class MeetingService:
         joined = await self.store.join_log(meeting.tenant, meeting.id)
         return len({e.user_key for e in joined if since is None or e.at >= since})
 
-    async def end_meeting(self, meeting: Meeting, *, ended_on_provider: bool = False) -> Meeting:
+    async def end_meeting(
+        self, meeting: Meeting, *, ended_on_provider: bool = False, job: Job | None = None
+    ) -> Meeting:
         """End the meeting on its provider (unless it already ended there) and in our records;
-        a repeating meeting goes back to waiting for its next occurrence. Raises
-        `MeetingChanged` when another end got there first (nothing is written twice)."""
+        a repeating meeting goes on waiting for its next occurrence. Raises `MeetingChanged`
+        when another end got there first (nothing is written twice). `job` (the clock's end)
+        is marked done in the same transaction."""
         provider = self.provider_for(meeting)
         if meeting.state is MeetingState.RUNNING and not ended_on_provider:
             if Capability.ATTENDANCE_AFTER_END not in provider.capabilities:
@@ -375,31 +415,17 @@ class MeetingService:
             except ProviderNotFound:
                 log.info("meeting %s was already gone on %s", meeting.id, meeting.provider)
         now = self.clock()
-        following = next_occurrence(meeting.schedule, after=now)
-        if following is not None:
-            # A repeating meeting goes back to waiting for its next occurrence.
-            ended = meeting.evolve(
-                state=MeetingState.SCHEDULED,
-                ended_at=now,
-                schedule=Schedule(
-                    start=following,
-                    duration_minutes=meeting.schedule.duration_minutes,
-                    rrule=meeting.schedule.rrule,
-                    reminder_minutes=meeting.schedule.reminder_minutes,
-                ),
-            )
-        else:
-            ended = meeting.evolve(state=MeetingState.ENDED, ended_at=now)
-        if not await self.store.update_meeting_if(ended, meeting.state):
-            raise MeetingChanged(meeting.id)
-        attendees = await self.links_handed_out(meeting)
+        async with self.store.unit() as unit:
+            if job is not None:
+                await unit.finish(job, now)
+            after = await occurrences.ended(unit, meeting, now)
+            if not await unit.update_meeting_if(after, meeting.state):
+                raise MeetingChanged(meeting.id)
+        links = await self.links_handed_out(meeting)
         for session in await self.store.sessions(meeting.tenant, meeting.id):
             if session.ended_at is None:
-                await self.store.end_session(meeting.id, session.session_id, now, attendees)
-        if following is not None and ended.schedule.reminder_minutes is not None:
-            lead = timedelta(minutes=ended.schedule.reminder_minutes)
-            await self.store.add_reminder(meeting.id, following - lead)
-        return ended
+                await self.store.end_session(meeting.id, session.session_id, now, links)
+        return after
 
     async def keep_attendance(self, meeting: Meeting) -> list[Attendee]:
         """Ask the provider who is in the running session and keep it in the store (so it
@@ -436,3 +462,9 @@ class MeetingService:
     @staticmethod
     def participant(user: ChatUser) -> Participant:
         return Participant(user_id=user.key, display_name=user.display_name, email=user.email)
+
+
+def zone_name(user: ChatUser) -> str | None:
+    """The IANA name of the user's zone, which a meeting they schedule keeps as its own."""
+    name = user.facts.timezone
+    return name if name and zone_named(name) is not UTC else None

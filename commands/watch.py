@@ -1,11 +1,10 @@
-"""Keeping running meetings in step with the clock and with their provider.
+"""Keeping running meetings in step with their provider.
 
-A meeting created with `--duration` ends when its time is up, on every provider (VConnct has
-no such setting, and BigBlueButton would only drop the room, leaving our card "running"). A
-meeting its provider reports ended (a moderator ended it from inside the meeting) is ended
-here too. Each change comes back as the updated channel card, for the adapter to show in place.
-Provider status is asked at most every `status_every` seconds per meeting, so a busy server is
-not polled on every tick.
+A meeting its provider reports ended (a moderator ended it from inside the meeting) is ended
+here too, and comes back as the updated channel card for the adapter to show in place. Every
+running meeting is looked at, page by page (no cap), and a provider is asked at most every
+`status_every` seconds per meeting, so a busy server is not polled on every tick. Ends by the
+clock (`--duration`) are jobs (`commands.schedule`), not this.
 """
 
 from __future__ import annotations
@@ -14,17 +13,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from commands import cards
 from commands.limits import plural
 from commands.model import Meeting, MeetingState
 from commands.policy import RolePolicy
 from commands.replies import Reply
+from commands.schedule.recurrence import zone_named
 from commands.service import MeetingChanged, MeetingService
 from providers.base import Capability, ProviderError, RoomState
 
 log = logging.getLogger("meetbot.watch")
+
+PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -52,28 +54,27 @@ class MeetingWatch:
 
     async def sweep(self, now: datetime) -> list[CardUpdate]:
         updates = []
-        running = await self.service.store.running_meetings()
-        # Forget meetings that stopped running by a command since the last sweep.
-        alive = {meeting.id for meeting in running}
+        alive: set[str] = set()
+        after: str | None = None
+        while page := await self.service.store.running_meetings(after=after, limit=PAGE):
+            after = page[-1].id
+            for meeting in page:
+                alive.add(meeting.id)
+                try:
+                    update = await self._check(meeting)
+                except ProviderError as error:
+                    # The provider is down or confused: the meeting stays as it is for now.
+                    log.info("could not check meeting %s: %s", meeting.id, error)
+                    continue
+                except MeetingChanged:
+                    continue  # a command ended it meanwhile, and updated its card itself
+                if update is not None:
+                    updates.append(update)
+        # Forget meetings that stopped running since the last sweep.
         self._asked = {key: at for key, at in self._asked.items() if key in alive}
-        for meeting in running:
-            try:
-                update = await self._check(meeting, now)
-            except ProviderError as error:
-                # The provider is down or confused: the meeting stays as it is until next time.
-                log.info("could not check meeting %s: %s", meeting.id, error)
-                continue
-            except MeetingChanged:
-                continue  # a command ended it meanwhile, and updated its card itself
-            if update is not None:
-                updates.append(update)
         return updates
 
-    async def _check(self, meeting: Meeting, now: datetime) -> CardUpdate | None:
-        duration = meeting.schedule.duration_minutes
-        started = meeting.started_at
-        if duration and started is not None and now >= started + timedelta(minutes=duration):
-            return await self._time_is_up(meeting, duration)
+    async def _check(self, meeting: Meeting) -> CardUpdate | None:
         provider = self.service.provider_for(meeting)
         if Capability.STATUS not in provider.capabilities or not self._due(meeting.id):
             return None
@@ -82,16 +83,6 @@ class MeetingWatch:
             return None
         ended = await self.service.end_meeting(meeting, ended_on_provider=True)
         return await self._card(ended, f"{ended.title} was ended from inside the meeting")
-
-    async def _time_is_up(self, meeting: Meeting, duration: int) -> CardUpdate:
-        try:
-            ended = await self.service.end_meeting(meeting)
-        except ProviderError as error:
-            # The provider may have ended it itself (BigBlueButton's own duration): our
-            # record must end all the same, or the card says "running" forever.
-            log.info("ending meeting %s after its duration: %s", meeting.id, error)
-            ended = await self.service.end_meeting(meeting, ended_on_provider=True)
-        return await self._card(ended, f"{ended.title} ended: its {duration} min were up")
 
     async def _card(self, meeting: Meeting, headline: str) -> CardUpdate:
         joined = await self.service.links_handed_out(meeting)
@@ -112,4 +103,4 @@ class MeetingWatch:
 
     def _zone(self, meeting: Meeting) -> tzinfo:
         name = self.policy.timezone(meeting.tenant) if self.policy is not None else None
-        return cards.zone_named(name)
+        return zone_named(name or meeting.schedule.timezone)

@@ -373,7 +373,22 @@ class DiscordAdapter:
         return False
 
     async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """Post a reminder (or any channel reply) for `meeting` without an interaction."""
+        """Post a reminder (or any channel reply) for `meeting` without an interaction; a
+        DIRECT reply (an invitee's reminder) goes to its recipient's DM instead."""
+        if reply.visibility is Visibility.DIRECT:
+            assert reply.recipient is not None  # guaranteed by Reply
+            user_id = reply.recipient.user_id
+            closed_at = self._closed_dms.get(user_id)
+            if closed_at is not None and self.monotonic() - closed_at <= CLOSED_DM_MEMORY_SECONDS:
+                return
+            try:
+                dm = await self.client.create_dm(discord.Object(id=int(user_id)))
+                await dm.send(**self.message(reply, meeting.tenant))
+            except discord.HTTPException as error:
+                if error.code in CLOSED_DM_CODES:
+                    self._closed_dms[user_id] = self.monotonic()
+                raise
+            return
         channel = self.client.get_partial_messageable(int(meeting.channel_id))
         posted = await channel.send(**self.message(reply, meeting.tenant))
         await self.router.service.remember_card(

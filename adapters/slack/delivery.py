@@ -100,7 +100,16 @@ class SlackDelivery:
 
     async def announce(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
         """Post a reminder to the meeting's channel (a new message, so people are notified);
-        its card is remembered like any other, to follow the meeting's state."""
+        its card is remembered like any other, to follow the meeting's state. A DIRECT reply
+        (an invitee's reminder) goes to its recipient's DM instead."""
+        if reply.visibility is Visibility.DIRECT:
+            assert reply.recipient is not None  # guaranteed by Reply
+            channel = await self._dm_channel(client, reply.recipient)
+            if channel is not None:
+                await client.chat_postMessage(
+                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
+                )
+            return
         posted = await client.chat_postMessage(
             channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
         )

@@ -9,15 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
 from commands.store.records import StoreBase, StoreError
 from commands.store.schema import (
     AttendanceRow,
+    JobRow,
     JoinRow,
     MeetingRow,
+    OccurrenceRow,
     ReminderRow,
     RemovalRow,
     SessionRow,
@@ -28,34 +29,18 @@ from providers.base import MeetingSettings, Room
 class MeetingTables(StoreBase):
     # -- meetings -----------------------------------------------------------------------------
 
-    async def add_meeting(self, meeting: Meeting, *, remind_at: datetime | None = None) -> None:
-        """Record a new meeting, and its first reminder, in one transaction: both or neither."""
-        try:
-            async with self._sessions.begin() as session:
-                session.add(MeetingRow(**_meeting_columns(meeting)))
-                if remind_at is not None:
-                    session.add(
-                        ReminderRow(
-                            meeting_id=meeting.id, due_at=remind_at, kind="start", failures=0
-                        )
-                    )
-        except SQLAlchemyError as error:
-            raise StoreError(
-                f"cannot record meeting {meeting.id}: {type(error).__name__}"
-            ) from error
-
     async def update_meeting(self, meeting: Meeting) -> None:
         async with self._sessions.begin() as session:
             row = await self._row(session, meeting.tenant, meeting.id)
             if row is None:
                 raise StoreError(f"meeting {meeting.id} does not exist in {meeting.tenant.key}")
-            for name, value in _meeting_columns(meeting).items():
+            for name, value in meeting_columns(meeting).items():
                 setattr(row, name, value)
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
         """Write `meeting` only if its stored state is still `expected`, in one conditional
         UPDATE: of two racing changes (End pressed twice) exactly one wins."""
-        columns = _meeting_columns(meeting)
+        columns = meeting_columns(meeting)
         del columns["id"], columns["tenant_key"]
         query = (
             update(MeetingRow)
@@ -95,15 +80,23 @@ class MeetingTables(StoreBase):
         async with self._sessions() as session:
             return [meeting_of(row) for row in (await session.scalars(query)).all()]
 
-    async def running_meetings(self, limit: int = 1000) -> list[Meeting]:
-        """Running meetings of every tenant, oldest start first: for the bot's own upkeep,
-        never for an answer to a user (which stays inside their tenant)."""
-        query = (
-            select(MeetingRow)
-            .where(MeetingRow.state == MeetingState.RUNNING.value)
-            .order_by(MeetingRow.started_at, MeetingRow.id)
-            .limit(limit)
-        )
+    async def meeting_by_id(self, meeting_id: str) -> Meeting | None:
+        """A meeting whatever its tenant: for the bot's own jobs, which carry the id of the
+        meeting they were planned for; never for an answer to a user."""
+        async with self._sessions() as session:
+            row = await session.get(MeetingRow, meeting_id)
+            return meeting_of(row) if row is not None else None
+
+    async def running_meetings(
+        self, *, after: str | None = None, limit: int = 500
+    ) -> list[Meeting]:
+        """A page of the running meetings of every tenant, by id after `after`: for the bot's
+        own upkeep (read page by page, so no meeting is ever left out), never for an answer
+        to a user (which stays inside their tenant)."""
+        query = select(MeetingRow).where(MeetingRow.state == MeetingState.RUNNING.value)
+        if after is not None:
+            query = query.where(MeetingRow.id > after)
+        query = query.order_by(MeetingRow.id).limit(limit)
         async with self._sessions() as session:
             return [meeting_of(row) for row in (await session.scalars(query)).all()]
 
@@ -128,7 +121,15 @@ class MeetingTables(StoreBase):
             row = await self._row(session, tenant, meeting_id)
             if row is None:
                 return False
-            for table in (SessionRow, JoinRow, ReminderRow, RemovalRow, AttendanceRow):
+            for table in (
+                JobRow,
+                OccurrenceRow,
+                SessionRow,
+                JoinRow,
+                ReminderRow,
+                RemovalRow,
+                AttendanceRow,
+            ):
                 await session.execute(delete(table).where(table.meeting_id == meeting_id))
             await session.delete(row)
             return True
@@ -154,7 +155,7 @@ def _room(data: dict[str, Any]) -> Room:
     return Room(**values)
 
 
-def _meeting_columns(meeting: Meeting) -> dict[str, Any]:
+def meeting_columns(meeting: Meeting) -> dict[str, Any]:
     schedule = meeting.schedule
     return {
         "id": meeting.id,
@@ -172,6 +173,8 @@ def _meeting_columns(meeting: Meeting) -> dict[str, Any]:
             "duration_minutes": schedule.duration_minutes,
             "rrule": schedule.rrule,
             "reminder_minutes": schedule.reminder_minutes,
+            "timezone": schedule.timezone,
+            "first_start": schedule.first_start.isoformat() if schedule.first_start else None,
         },
         "invitees": list(meeting.invitees),
         "started_at": meeting.started_at,
@@ -196,13 +199,19 @@ def meeting_of(row: MeetingRow) -> Meeting:
         created_at=row.created_at,
         state=MeetingState(row.state),
         schedule=Schedule(
-            start=datetime.fromisoformat(schedule["start"]) if schedule.get("start") else None,
+            start=_moment(schedule.get("start")),
             duration_minutes=schedule.get("duration_minutes"),
             rrule=schedule.get("rrule"),
             reminder_minutes=schedule.get("reminder_minutes"),
+            timezone=schedule.get("timezone"),
+            first_start=_moment(schedule.get("first_start")),
         ),
         invitees=tuple(row.invitees),
         started_at=row.started_at,
         ended_at=row.ended_at,
         card_refs=tuple(row.card_refs),
     )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from commands.model import OccurrenceState
 from providers.base import Role
 
 
@@ -36,14 +38,34 @@ class JoinLogEntry:
     at: datetime
 
 
+class JobKind(StrEnum):
+    """What a job does when its time comes (its handler lives in `commands.schedule`)."""
+
+    REMIND = "remind"  # post the occurrence's reminder
+    OPEN = "open"  # the occurrence's start: open it, plan the next one of a series
+    END = "end"  # its duration is up: end it
+
+
 @dataclass(frozen=True)
-class Reminder:
+class Job:
+    """A claimed job: `claimed_by` holds it until its lease runs out."""
+
     id: int
+    kind: JobKind
     meeting_id: str
+    occurrence_id: int | None
     due_at: datetime
-    kind: str
-    sent_at: datetime | None = None
-    failures: int = 0
+    attempts: int
+    claimed_by: str
+
+
+@dataclass(frozen=True)
+class PlannedOccurrence:
+    """An occurrence to record, with the jobs its time will need (kind, due at)."""
+
+    starts_at: datetime
+    jobs: tuple[tuple[JobKind, datetime], ...] = ()
+    state: OccurrenceState = OccurrenceState.SCHEDULED
 
 
 class StoreBase:

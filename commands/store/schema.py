@@ -162,3 +162,51 @@ class SeenRequestRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     # Indexed: the purge deletes the oldest expired rows without scanning the table.
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# -- time: occurrences and the job queue -----------------------------------------------------
+
+
+class OccurrenceRow(Base):
+    """One occurrence of a meeting; a series has one per slot, made as the series goes on."""
+
+    __tablename__ = "occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    __table_args__ = (
+        # A slot is made once, however many times "make the next one" runs.
+        Index("ux_occurrence_slot", "meeting_id", "starts_at", unique=True),
+    )
+
+
+class JobRow(Base):
+    """Something the clock must do: claimed with a lease by one worker, done once."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True
+    )
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        # One job of a kind per occurrence: a reminder can never be planned twice.
+        Index("ux_job_per_occurrence", "kind", "occurrence_id", unique=True),
+        # The claim reads pending jobs in due order.
+        Index("ix_jobs_pending", "done_at", "due_at"),
+    )

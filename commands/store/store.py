@@ -19,14 +19,16 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
-from commands.store.records import JoinLogEntry, Reminder, SessionEntry, StoreError
-from commands.store.schema import Base
+from commands.store.records import StoreError
+from commands.store.schema import Base, ValueRow
+from commands.store.timeline import TimelineTables
+from commands.store.upgrade import upgrade_1_to_2
 from commands.store.upkeep import UpkeepTables
 
-__all__ = ["JoinLogEntry", "MeetingStore", "Reminder", "SessionEntry", "StoreError", "async_url"]
+__all__ = ["MeetingStore", "StoreError", "async_url"]
 
 # The layout of the tables; raised whenever a change needs existing stores to be converted.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_KEY = "meetbot.schema_version"
 
 
@@ -37,7 +39,7 @@ def async_url(url: str) -> str:
     return url
 
 
-class MeetingStore(MeetingTables, HistoryTables, UpkeepTables):
+class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
     """The persistent state of the command layer. Open with `await MeetingStore.open(url)`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -71,6 +73,14 @@ class MeetingStore(MeetingTables, HistoryTables, UpkeepTables):
         found = await self.get_value(SCHEMA_KEY)
         if found is None:
             await self.set_value(SCHEMA_KEY, str(SCHEMA_VERSION))
+        elif found == "1":
+            # Layout 1 only lacked the occurrences and jobs (create_all just added their
+            # tables): plan them from what it kept, in the same transaction as the new version.
+            async with self._sessions.begin() as session:
+                await upgrade_1_to_2(session)
+                row = await session.get(ValueRow, SCHEMA_KEY)
+                assert row is not None
+                row.value = str(SCHEMA_VERSION)
         elif found != str(SCHEMA_VERSION):
             raise StoreError(
                 f"the store at {url} has layout version {found}, and this meetbot reads "

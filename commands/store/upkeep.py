@@ -11,13 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from commands.model import Meeting
-from commands.store.meetings import meeting_of
-from commands.store.records import Reminder, StoreBase, StoreError
+from commands.store.records import StoreBase, StoreError
 from commands.store.schema import (
     DmChannelRow,
-    MeetingRow,
-    ReminderRow,
     SeenRequestRow,
     ValueRow,
 )
@@ -53,54 +49,6 @@ class UpkeepTables(StoreBase):
                 session.add(ValueRow(key=key, value=value))
             else:
                 row.value = value
-
-    # -- reminders ----------------------------------------------------------------------------
-
-    async def add_reminder(
-        self, meeting_id: str, due_at: datetime, kind: str = "start"
-    ) -> Reminder:
-        async with self._sessions.begin() as session:
-            row = ReminderRow(meeting_id=meeting_id, due_at=due_at, kind=kind, failures=0)
-            session.add(row)
-            await session.flush()
-            return Reminder(row.id, meeting_id, due_at, kind)
-
-    async def due_reminders(self, now: datetime) -> list[Reminder]:
-        query = (
-            select(ReminderRow)
-            .where(ReminderRow.sent_at.is_(None), ReminderRow.due_at <= now)
-            .order_by(ReminderRow.due_at, ReminderRow.id)
-        )
-        async with self._sessions() as session:
-            return [
-                Reminder(r.id, r.meeting_id, r.due_at, r.kind, r.sent_at, r.failures)
-                for r in (await session.scalars(query)).all()
-            ]
-
-    async def mark_reminder_sent(self, reminder_id: int, at: datetime) -> None:
-        async with self._sessions.begin() as session:
-            row = await session.get(ReminderRow, reminder_id)
-            if row is not None:
-                row.sent_at = at
-
-    async def reminder_failed(self, reminder_id: int) -> int:
-        """Count a failed delivery; returns the failures so far."""
-        async with self._sessions.begin() as session:
-            row = await session.get(ReminderRow, reminder_id)
-            if row is None:
-                return 0
-            row.failures += 1
-            return row.failures
-
-    async def get_meeting_for_reminder(self, reminder: Reminder) -> Meeting | None:
-        """The meeting a stored reminder belongs to (its tenant is the meeting's own)."""
-        async with self._sessions() as session:
-            row = await session.get(MeetingRow, reminder.meeting_id)
-            return meeting_of(row) if row is not None else None
-
-    async def delete_reminders(self, meeting_id: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(delete(ReminderRow).where(ReminderRow.meeting_id == meeting_id))
 
     # -- replay guard: inbound requests already acted on ---------------------------------------
 

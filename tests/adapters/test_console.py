@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.console import ConsoleChat, ConsoleDirectory, clean
-from bot.scheduler import ReminderLoop
+from bot.scheduler import JobLoop
 from bot.simulated import SimulatedProviders
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
-from commands.reminders import ReminderDesk
 from commands.router import CommandRouter
+from commands.schedule.jobs import JobHandlers
+from commands.schedule.planner import Timing
 from tests.commands.conftest import make_bench
 
 
@@ -120,12 +121,12 @@ async def test_no_echo_carries_controls_or_escapes(chat, hostile):
 async def test_a_due_reminder_is_posted_in_the_terminal_channel(tmp_path):
     async with SimulatedProviders() as sims:
         bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        bench.service.default_remind_minutes = 10
+        bench.service.timing = Timing(default_remind_minutes=10)
         directory = ConsoleDirectory()
         router = CommandRouter(bench.service, directory=directory)
         out = io.StringIO()
         console = ConsoleChat(router.dispatch, router.click, out, directory=directory)
-        loop = ReminderLoop(ReminderDesk(bench.store), {Platform.CONSOLE: console}, bench.clock)
+        loop = JobLoop(JobHandlers(bench.service), {Platform.CONSOLE: console}, bench.clock)
         try:
             await console.run(lines('/meet create "Office hours" --start "in 1h"'))
             assert "I will remind this channel 10 min before it starts" in out.getvalue()
@@ -133,7 +134,7 @@ async def test_a_due_reminder_is_posted_in_the_terminal_channel(tmp_path):
             bench.clock.advance(minutes=52)
             assert await loop.tick() == 1
             shown = out.getvalue()
-            assert "[meetbot] reminder for Office hours" in shown
+            assert "[meetbot] posts about Office hours" in shown
             assert "#general > Reminder: Office hours starts in 8 min" in shown
             assert await loop.tick() == 0, "posted once"
         finally:

@@ -16,11 +16,12 @@ import pytest
 
 from adapters.discord import DiscordAdapter, invite_url
 from adapters.discord.group import build_group
+from bot.scheduler import JobLoop
 from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.render import escape_discord
+from commands.schedule.jobs import JobHandlers
 from commands.spec import MEET
-from commands.watch import MeetingWatch
 from tests.adapters.discord_rig import (
     ALICE,
     BOB,
@@ -135,8 +136,8 @@ async def test_a_card_is_updated_in_place_when_the_meeting_ends_by_itself(rig: D
     created = rig.command("create", {"title": "Sprint", "duration": "30m"})
     await fake.wait_until(lambda: bool(rig.followups(created)))  # the card is remembered
     rig.bench.clock.advance(minutes=30)
-    [update] = await MeetingWatch(rig.bench.service).sweep(rig.bench.clock.now)
-    await rig.adapter.refresh(update.meeting, update.reply)
+    loop = JobLoop(JobHandlers(rig.bench.service), {Platform.DISCORD: rig.adapter}, rig.bench.clock)
+    assert await loop.run_due() == 1  # the end job edits the card
     [edit] = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")
     assert "Sprint ended: its 30 min were up" in edit.body["content"]
     assert edit.body["components"] == [], "no buttons on an ended card"

@@ -1,5 +1,5 @@
 """Reminders: due ones are posted to the meeting's channel once, survive a restart, and a failed
-post is retried on the next tick. The announcer is the real Slack adapter on a fake Web API."""
+post is retried with backoff. The announcer is the real Slack adapter on a fake Web API."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.slack.app import SlackAdapter
-from bot.scheduler import ReminderLoop
+from bot.scheduler import MAX_ATTEMPTS, JobLoop
 from bot.simulated import SimulatedProviders
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
-from commands.reminders import ReminderDesk
-from commands.store import MeetingStore
+from commands.schedule.jobs import JobHandlers
+from commands.service import MeetingService
+from commands.store import JobKind, MeetingStore
 from commands.watch import MeetingWatch
 from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
 from tests.commands.conftest import Bench, make_bench, person
@@ -38,10 +39,17 @@ async def setup(tmp_path) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]
     await fake.stop()
 
 
-def loop_for(
-    bench: Bench, adapter: SlackAdapter, store: MeetingStore | None = None
-) -> ReminderLoop:
-    return ReminderLoop(ReminderDesk(store or bench.store), {Platform.SLACK: adapter}, bench.clock)
+def loop_for(bench: Bench, adapter: SlackAdapter, store: MeetingStore | None = None) -> JobLoop:
+    service = bench.service
+    if store is not None:
+        service = MeetingService(
+            providers=bench.providers,
+            store=store,
+            policy=service.policy,
+            default_provider="bigbluebutton",
+            clock=bench.clock,
+        )
+    return JobLoop(JobHandlers(service), {Platform.SLACK: adapter}, bench.clock)
 
 
 def reminders_in(fake: FakeSlack) -> list[str]:
@@ -59,7 +67,7 @@ async def test_a_due_reminder_is_posted_once_in_the_meetings_channel(setup):
     assert await loop.tick() == 0, "not due yet"
     bench.clock.advance(hours=24, minutes=51)  # 08:51 the next day
     assert await loop.tick() == 1
-    posted = fake.of("chat.postMessage")[-1].params
+    [posted] = [c.params for c in fake.of("chat.postMessage")]
     assert posted["channel"] == "C1"
     assert "Reminder: Standup starts in 9 min" in str(posted["text"])
     assert '"action_id": "meet_join"' in blocks_text(posted)
@@ -69,10 +77,11 @@ async def test_a_due_reminder_is_posted_once_in_the_meetings_channel(setup):
 async def test_a_failed_post_is_retried_and_a_restart_loses_nothing(setup):
     bench, fake, adapter = setup
     await bench.say(ALICE, 'create Review --start "tomorrow 15:00" --remind 30')
-    bench.clock.advance(hours=31)
+    bench.clock.advance(hours=30, minutes=31)  # 14:31 the next day
     fake.errors["chat.postMessage"] = "channel_not_found"
     assert await loop_for(bench, adapter).tick() == 0
     del fake.errors["chat.postMessage"]
+    bench.clock.advance(minutes=1)  # past the retry's backoff
     await bench.store.close()
     reopened = await MeetingStore.open(f"sqlite:///{bench.db}")
     try:
@@ -90,9 +99,10 @@ async def test_reminders_of_deleted_or_started_meetings_are_dropped(setup):
     bench.clock.advance(hours=24, minutes=50)  # 08:50: Early can be opened by its moderator
     await bench.say(ALICE, "join Early")
     bench.clock.advance(hours=3)
-    assert await loop_for(bench, adapter).tick() == 0
+    await loop_for(bench, adapter).tick()
     assert reminders_in(fake) == []
-    assert await bench.store.due_reminders(bench.clock.now) == []
+    [meeting] = await bench.store.find_meetings(bench.channel.tenant)
+    assert await bench.store.pending_jobs(meeting.id) == [], "nothing left to do"
 
 
 async def test_the_loop_stops_when_asked(setup):
@@ -105,23 +115,23 @@ async def test_the_loop_stops_when_asked(setup):
 
 
 async def test_an_undeliverable_reminder_is_given_up_after_a_few_tries(setup):
-    from commands.reminders import MAX_FAILURES
-
     bench, fake, adapter = setup
     await bench.say(ALICE, 'create Lost --start "tomorrow 9:00" --remind 5')
-    bench.clock.advance(days=2)
+    bench.clock.advance(hours=24, minutes=55)
     fake.errors["chat.postMessage"] = "not_in_channel"
     loop = loop_for(bench, adapter)
-    for _ in range(MAX_FAILURES):
-        assert await loop.tick() == 0
-    assert await bench.store.due_reminders(bench.clock.now) == []
-    assert len(reminders_in(fake)) == MAX_FAILURES
+    for _ in range(MAX_ATTEMPTS + 2):
+        await loop.run_due()
+        bench.clock.advance(seconds=15 * 2**MAX_ATTEMPTS)  # past any backoff
+    [meeting] = await bench.store.find_meetings(bench.channel.tenant)
+    assert JobKind.REMIND not in [kind for kind, *_ in await bench.store.pending_jobs(meeting.id)]
+    assert len(reminders_in(fake)) == MAX_ATTEMPTS, "tried so often, then given up"
 
 
 async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place(setup):
     bench, fake, adapter = setup
-    loop = ReminderLoop(
-        ReminderDesk(bench.store),
+    loop = JobLoop(
+        JobHandlers(bench.service),
         {Platform.SLACK: adapter},
         bench.clock,
         watch=MeetingWatch(bench.service),
@@ -132,6 +142,7 @@ async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place
     [meeting] = await bench.store.find_meetings(bench.channel.tenant)
     [card_ref] = meeting.card_refs
     bench.clock.advance(minutes=9)
+    await loop.tick()  # 09:00: it opens (a new post, remembered too)
     await bench.say(ALICE, "join Lab")
     bench.clock.advance(minutes=44)
     await loop.tick()
@@ -139,9 +150,13 @@ async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place
 
     bench.clock.advance(minutes=1)
     await loop.tick()
-    [update] = fake.of("chat.update")
+    updates = fake.of("chat.update")
+    [meeting] = await bench.store.find_meetings(bench.channel.tenant)
+    assert card_ref in meeting.card_refs
+    assert len(updates) == len(meeting.card_refs), "every card of it, in place"
+    update = updates[0]
     assert f"{update.params['channel']}/{update.params['ts']}" == card_ref
     assert "Lab ended: its 45 min were up; 1 link handed out." in str(update.params["text"])
     assert '"action_id": "meet_join"' not in blocks_text(update.params), "no Join on an ended card"
     await loop.tick()
-    assert len(fake.of("chat.update")) == 1, "once"
+    assert len(fake.of("chat.update")) == len(meeting.card_refs), "once"

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_providers
+from bot.scheduler import JobLoop
 from bot.simulated import SimulatedProviders
-from commands.model import ChatUser, Conversation, Platform, PlatformFacts, Tenant
+from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.replies import Reply, Visibility
 from commands.router import CommandRouter
+from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import MeetingStore
 from providers.base import MeetingProvider
@@ -112,3 +114,28 @@ def card_id(replies: list[Reply]) -> str:
     assert card is not None
     assert card.meeting_id is not None
     return card.meeting_id
+
+
+class Recorder:
+    """An announcer that keeps what the scheduler posts: (refresh?, meeting, reply)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[bool, Meeting, Reply]] = []
+
+    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+        self.posts.append((False, meeting, reply))
+
+    async def refresh(self, meeting: Meeting, reply: Reply) -> None:
+        self.posts.append((True, meeting, reply))
+
+    def texts(self) -> list[str]:
+        return [reply.text for _refresh, _meeting, reply in self.posts]
+
+    def take(self) -> list[tuple[bool, Meeting, Reply]]:
+        taken, self.posts = self.posts, []
+        return taken
+
+
+def scheduler(bench: Bench, recorder: Recorder, platform: Platform = Platform.SLACK) -> JobLoop:
+    """The real job loop on the bench's service and clock, posting to `recorder`."""
+    return JobLoop(JobHandlers(bench.service), {platform: recorder}, bench.clock)

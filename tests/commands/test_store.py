@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
-from commands.store import JoinLogEntry, MeetingStore, SessionEntry, StoreError, async_url
+from commands.store import (
+    JobKind,
+    JobLost,
+    JoinLogEntry,
+    MeetingStore,
+    PlannedOccurrence,
+    SessionEntry,
+    StoreError,
+    async_url,
+)
 from providers.base import MeetingSettings, Role, Room
 
 T1 = Tenant(Platform.SLACK, "T1")
@@ -65,11 +75,13 @@ async def test_full_round_trip(store):
 async def test_restart_keeps_everything(tmp_path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     first = await MeetingStore.open(url)
-    await first.add_meeting(meeting())
+    planned = PlannedOccurrence(
+        AT + timedelta(hours=2), ((JobKind.REMIND, AT + timedelta(hours=1)),)
+    )
+    await first.add_meeting(meeting(), planned)
     await first.add_session("m1", SessionEntry("s1", AT))
     await first.log_join(JoinLogEntry("m1", "slack:T1:U2", "Bob", Role.ATTENDEE, "default", AT))
     await first.remember_dm_channel("slack:T1:U2", "D123", AT)
-    await first.add_reminder("m1", AT + timedelta(hours=1))
     await first.close()
 
     second = await MeetingStore.open(url)
@@ -80,7 +92,9 @@ async def test_restart_keeps_everything(tmp_path):
             ("Bob", Role.ATTENDEE)
         ]
         assert await second.dm_channel("slack:T1:U2") == "D123"
-        assert len(await second.due_reminders(AT + timedelta(hours=2))) == 1
+        assert await second.pending_jobs("m1") == [(JobKind.REMIND, AT + timedelta(hours=1), 1)]
+        claimed = await second.claim_jobs(AT + timedelta(hours=2), "w1", lease=timedelta(minutes=1))
+        assert [job.kind for job in claimed] == [JobKind.REMIND]
     finally:
         await second.close()
 
@@ -123,15 +137,38 @@ async def test_update_delete_and_sessions(store):
     assert await store.get_meeting(T1, "m1") is None
 
 
-async def test_reminders_due_and_sent(store):
+async def test_jobs_are_claimed_once_with_a_lease_and_finished_once(store):
+    planned = PlannedOccurrence(
+        AT + timedelta(hours=1),
+        ((JobKind.REMIND, AT), (JobKind.OPEN, AT + timedelta(hours=1))),
+    )
+    await store.add_meeting(meeting(), planned)
+    lease = timedelta(minutes=2)
+    [job] = await store.claim_jobs(AT + timedelta(minutes=1), "w1", lease=lease)
+    assert (job.kind, job.attempts, job.claimed_by) == (JobKind.REMIND, 1, "w1")
+    assert await store.claim_jobs(AT + timedelta(minutes=1), "w2", lease=lease) == []
+    # The lease ran out (w1 died): w2 takes it over, and w1 can no longer finish it.
+    [again] = await store.claim_jobs(AT + timedelta(minutes=4), "w2", lease=lease)
+    assert (again.id, again.attempts, again.claimed_by) == (job.id, 2, "w2")
+    with pytest.raises(JobLost):
+        async with store.unit() as unit:
+            await unit.finish(job, AT + timedelta(minutes=4))
+    async with store.unit() as unit:
+        await unit.finish(again, AT + timedelta(minutes=4))
+    assert [kind for kind, _due, _occ in await store.pending_jobs("m1")] == [JobKind.OPEN]
+    assert await store.next_due() == AT + timedelta(hours=1)
+    assert await store.delete_meeting(T1, "m1")
+    assert await store.next_due() is None
+
+
+async def test_a_slot_is_planned_once_and_a_job_kind_once_per_occurrence(store):
     await store.add_meeting(meeting())
-    early = await store.add_reminder("m1", AT)
-    await store.add_reminder("m1", AT + timedelta(hours=5))
-    assert [r.id for r in await store.due_reminders(AT + timedelta(minutes=1))] == [early.id]
-    await store.mark_reminder_sent(early.id, AT)
-    assert await store.due_reminders(AT + timedelta(minutes=1)) == []
-    await store.delete_reminders("m1")
-    assert await store.due_reminders(AT + timedelta(days=1)) == []
+    planned = PlannedOccurrence(AT, ((JobKind.REMIND, AT),))
+    async with store.unit() as unit:
+        assert await unit.add_occurrence("m1", planned) is not None
+        assert await unit.add_occurrence("m1", planned) is None
+    assert len(await store.occurrences(T1, "m1")) == 1
+    assert len(await store.pending_jobs("m1")) == 1
 
 
 async def test_a_class_of_300_joining_at_once_is_all_logged(store):
@@ -161,8 +198,41 @@ async def test_unopenable_store_is_a_store_error(tmp_path):
 async def test_a_store_of_another_layout_is_refused_clearly(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = await MeetingStore.open(url)
-    assert await store.get_value("meetbot.schema_version") == "1"
+    assert await store.get_value("meetbot.schema_version") == "2"
     await store.set_value("meetbot.schema_version", "7")
     await store.close()
-    with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 1"):
+    with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 2"):
         await MeetingStore.open(url)
+
+
+async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path):
+    # What layout 1 left: meetings with their time in the meeting alone, reminders in a table.
+    db = tmp_path / "v1.db"
+    store = await MeetingStore.open(f"sqlite:///{db}")
+    start = AT + timedelta(days=1)
+    await store.add_meeting(
+        meeting("soon", schedule=Schedule(start, 45, None, 10), state=MeetingState.SCHEDULED)
+    )
+    await store.add_meeting(meeting("now", state=MeetingState.RUNNING, started_at=AT))
+    await store.close()
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM jobs")
+        connection.execute("DELETE FROM occurrences")
+        connection.execute(
+            "INSERT INTO reminders (meeting_id, due_at, kind, failures) VALUES (?, ?, ?, 0)",
+            ("soon", (start - timedelta(minutes=10)).replace(tzinfo=None), "start"),
+        )
+        connection.execute("UPDATE kv SET value = '1' WHERE key = 'meetbot.schema_version'")
+    upgraded = await MeetingStore.open(f"sqlite:///{db}")
+    try:
+        assert await upgraded.get_value("meetbot.schema_version") == "2"
+        assert await upgraded.pending_jobs("soon") == [
+            (JobKind.REMIND, start - timedelta(minutes=10), 1),
+            (JobKind.OPEN, start, 1),
+            (JobKind.END, start + timedelta(minutes=45), 1),
+        ]
+        [running] = await upgraded.occurrences(T1, "now")
+        assert running.state.value == "open"
+        assert running.opened_at == AT
+    finally:
+        await upgraded.close()

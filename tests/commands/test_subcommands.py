@@ -12,8 +12,10 @@ import pytest
 from bot.simulated import SimulatedProviders
 from commands.model import ChatUser, Conversation, MeetingState, Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig, TenantOverride
-from commands.reminders import ReminderDesk
 from commands.replies import Visibility
+from commands.schedule.jobs import JobHandlers
+from commands.schedule.planner import Timing
+from commands.store import JobKind
 from providers.bigbluebutton import BigBlueButtonClient
 
 from .conftest import Bench, make_bench, only, person, texts
@@ -194,9 +196,9 @@ async def test_scheduled_meeting_opens_at_its_time_and_repeats(bench: Bench):
     assert "scheduled Standup for" in texts(created)
     assert not only(created, Visibility.DIRECT), "no link before it is time"
     early = texts(await bench.say(BOB, "join Standup"))
-    assert "opens at" in early
-    reminders = await bench.store.due_reminders(bench.clock.now + timedelta(days=2))
-    assert [r.meeting_id for r in reminders] == [mid]
+    assert "you can join from 08:45" in early
+    kinds = [kind for kind, _due, _occ in await bench.store.pending_jobs(mid)]
+    assert kinds == [JobKind.REMIND, JobKind.OPEN, JobKind.END]
 
     bench.clock.advance(hours=24, minutes=55)  # 08:55 the next day: within the early window
     joined = await bench.say(BOB, "join Standup")
@@ -225,7 +227,7 @@ async def test_each_occurrence_of_a_repeating_meeting_counts_its_own_people(benc
 
 
 async def test_the_configured_reminder_applies_unless_the_creator_says_otherwise(bench: Bench):
-    bench.service.default_remind_minutes = 10
+    bench.service.timing = Timing(default_remind_minutes=10)
     start = bench.clock.now + timedelta(hours=3)
     default = texts(await bench.say(ALICE, 'create Lab --start "in 3h"'))
     assert "I will remind this channel 10 min before it starts" in default
@@ -233,11 +235,13 @@ async def test_the_configured_reminder_applies_unless_the_creator_says_otherwise
     assert "30 min before" in asked
     none = texts(await bench.say(ALICE, 'create Exam --start "in 3h" --remind 0'))
     assert "No reminder will be posted" in none
-    due = await bench.store.due_reminders(start)
-    assert sorted(r.due_at for r in due) == [
-        start - timedelta(minutes=30),
-        start - timedelta(minutes=10),
+    due = [
+        due
+        for meeting in await bench.store.find_meetings(bench.channel.tenant)
+        for kind, due, _occ in await bench.store.pending_jobs(meeting.id)
+        if kind is JobKind.REMIND
     ]
+    assert sorted(due) == [start - timedelta(minutes=30), start - timedelta(minutes=10)]
     now = texts(await bench.say(ALICE, "create Now"))
     assert "remind" not in now, "a meeting that starts now needs no reminder"
 
@@ -281,10 +285,11 @@ async def test_a_discord_server_reads_and_shows_dates_in_its_configured_zone(tmp
             [meeting] = await bench.store.find_meetings(guild)
             assert meeting.schedule.start == datetime(2026, 12, 1, 13, 30, tzinfo=UTC)
 
-            due = await ReminderDesk(bench.store, policy).due(
-                datetime(2026, 12, 1, 13, 21, tzinfo=UTC)
+            [occurrence] = await bench.store.occurrences(guild, meeting.id)
+            reminder = JobHandlers(bench.service).reminder(
+                meeting, occurrence, datetime(2026, 12, 1, 13, 21, tzinfo=UTC)
             )
-            assert "starts in 9 min (Tue 01 Dec 2026 14:30 (Europe/Berlin))" in due[0].reply.text
+            assert "starts in 9 min (Tue 01 Dec 2026 14:30 (Europe/Berlin))" in reminder.text
 
             # A zone the platform told us (Slack does) wins over the tenant's.
             told = person("sam", tenant=guild)

@@ -1,5 +1,6 @@
-"""The meeting watch on real parts: meetings that end by the clock or on their provider, with
-the card each one should now show, and what happens when the provider cannot be asked."""
+"""Meetings that end by the clock (the scheduler's end jobs) or on their provider (the watch),
+on real parts, with the card each one should now show, and what happens when the provider
+cannot be asked."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 from commands.model import MeetingState
 from commands.replies import Visibility
 from commands.watch import MeetingWatch
+from providers._http import RetryPolicy
 
-from .conftest import Bench, only, person
+from .conftest import Bench, Recorder, only, person, scheduler
 
 ALICE = person("alice")
 BOB = person("bob")
@@ -34,25 +36,28 @@ def meeting_id(replies) -> str:
 
 @pytest.mark.parametrize("provider", ["bigbluebutton", "vconnct", "liveminutes"])
 async def test_a_meeting_ends_when_its_duration_is_up(bench: Bench, provider: str):
-    watch = MeetingWatch(bench.service)
+    recorder = Recorder()
+    loop = scheduler(bench, recorder)
     mid = meeting_id(await bench.say(ALICE, f"create Lab --provider {provider} --duration 30m"))
     await bench.say(BOB, "join Lab")
     bench.clock.advance(minutes=29)
-    assert [u.meeting.id for u in await watch.sweep(bench.clock.now)] == []
+    assert await loop.run_due() == 0
 
     bench.clock.advance(minutes=1)
-    [update] = await watch.sweep(bench.clock.now)
-    assert update.meeting.id == mid
-    assert update.meeting.state is MeetingState.ENDED
-    assert update.reply.visibility is Visibility.CHANNEL
-    assert update.reply.text == "Lab ended: its 30 min were up; 2 links handed out."
-    assert update.reply.card is not None
-    assert update.reply.card.buttons == (), "an ended card has no Join or End"
+    assert await loop.run_due() == 1
+    [(refresh, meeting, reply)] = recorder.take()
+    assert refresh, "the card is updated in place"
+    assert meeting.id == mid
+    assert meeting.state is MeetingState.ENDED
+    assert reply.visibility is Visibility.CHANNEL
+    assert reply.text == "Lab ended: its 30 min were up; 2 links handed out."
+    assert reply.card is not None
+    assert reply.card.buttons == (), "an ended card has no Join or End"
     stored = await bench.store.get_meeting(bench.channel.tenant, mid)
     assert stored is not None
     assert stored.state is MeetingState.ENDED
     assert not (await bench.providers[provider].status(stored.room)).running
-    assert await watch.sweep(bench.clock.now) == [], "once"
+    assert await loop.run_due() == 0, "once"
 
 
 @pytest.mark.parametrize("provider", ["bigbluebutton", "vconnct", "liveminutes"])
@@ -73,15 +78,19 @@ async def test_a_meeting_ended_on_its_provider_is_ended_here(bench: Bench, provi
 
 
 async def test_a_repeating_meeting_waits_for_its_next_occurrence(bench: Bench):
-    watch = MeetingWatch(bench.service)
+    recorder = Recorder()
+    loop = scheduler(bench, recorder)
     await bench.say(ALICE, 'create Standup --start "tomorrow 9:00" --repeat daily --duration 15m')
     bench.clock.advance(hours=25)  # 09:00 tomorrow
+    await loop.run_due()  # it opens
     await bench.say(ALICE, "join Standup")
     bench.clock.advance(minutes=15)
-    [update] = await watch.sweep(bench.clock.now)
-    assert update.meeting.state is MeetingState.SCHEDULED
-    assert "its 15 min were up" in update.reply.text
-    assert "Next: Fri 27 Nov 2026 09:00 (UTC)." in update.reply.text
+    recorder.take()
+    await loop.run_due()
+    [(_refresh, meeting, reply)] = recorder.take()
+    assert meeting.state is MeetingState.SCHEDULED
+    assert "its 15 min were up" in reply.text
+    assert "Next: Fri 27 Nov 2026 09:00 (UTC)." in reply.text
 
 
 async def test_the_provider_is_asked_at_most_once_a_minute(bench: Bench):
@@ -102,12 +111,16 @@ async def test_the_provider_is_asked_at_most_once_a_minute(bench: Bench):
 
 async def test_a_provider_that_is_down_changes_nothing(bench: Bench):
     watch = MeetingWatch(bench.service)
+    recorder = Recorder()
+    loop = scheduler(bench, recorder)
     mid = meeting_id(await bench.say(ALICE, "create Fragile --provider vconnct --duration 5m"))
+    bench.providers["vconnct"]._http.retry = RetryPolicy(attempts=1)  # type: ignore[attr-defined]
     bench.sims.vconnct.faults.fail_next = 100
     assert await watch.sweep(bench.clock.now) == [], "status unknown: left as it is"
     bench.clock.advance(minutes=5)
     # Time is up but the end cannot reach the provider: the record ends all the same.
-    [update] = await watch.sweep(bench.clock.now)
-    assert update.meeting.id == mid
-    assert update.meeting.state is MeetingState.ENDED
+    await loop.run_due()
+    [(_refresh, meeting, _reply)] = recorder.take()
+    assert meeting.id == mid
+    assert meeting.state is MeetingState.ENDED
     bench.sims.vconnct.faults.clear()

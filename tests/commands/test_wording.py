@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commands.limits import cannot, plural
-from commands.recurrence import describe_rule, rrule_for
 from commands.replies import Visibility
+from commands.schedule.recurrence import describe_rule, rrule_for
 from commands.spec import SUBCOMMANDS, describe
 from providers.base import Capability
 

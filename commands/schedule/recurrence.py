@@ -3,7 +3,8 @@ rule in words for people."""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
@@ -27,12 +28,45 @@ def rrule_for(repeat: str, start: datetime | None) -> str:
 
 
 def next_occurrence(schedule: Schedule, *, after: datetime) -> datetime | None:
-    """The first occurrence strictly after `after`, or None for a one-off meeting."""
-    if schedule.rrule is None or schedule.start is None:
+    """The first slot of the series strictly after `after`, or None for a one-off meeting.
+
+    The rule is expanded on the wall clock of the meeting's own zone, then each slot is placed
+    in that zone: a weekly 09:00 in Europe/Berlin is 08:00 UTC in winter and 07:00 UTC in
+    summer, never 10:00 local after the change. A slot that falls into a spring-forward gap
+    moves on by the gap (02:30 becomes 03:30), as zoneinfo reads it.
+    """
+    first = schedule.series_start
+    if schedule.rrule is None or first is None:
         return None
-    rule = rrulestr(schedule.rrule, dtstart=schedule.start)
-    following: datetime | None = rule.after(after)
-    return following
+    zone = zone_named(schedule.timezone)
+    rule = rrulestr(schedule.rrule, dtstart=_wall(first, zone))
+    # The slot after `after` on the wall clock; a slot at the same UTC moment is not "after".
+    local: datetime | None = rule.after(_wall(after, zone))
+    while local is not None:
+        moment = _placed(local, zone)
+        if moment > after:
+            return moment
+        local = rule.after(local)
+    return None
+
+
+def zone_named(name: str | None) -> tzinfo:
+    """The IANA zone `name`; UTC for none or an unknown one."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _placed(wall: datetime, zone: tzinfo) -> datetime:
+    # Through UTC and back normalizes a wall time inside a spring-forward gap.
+    return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -1,0 +1,1 @@
+"""Time: occurrences of meetings, the jobs the clock runs for them, and their handlers."""

@@ -1,0 +1,233 @@
+"""The handlers of the clock's jobs: post a reminder, open an occurrence, end it when its time
+is up. Each looks at the meeting and occurrence as they are now (a job planned weeks ago may
+have nothing left to do), and answers with an `Outcome`: what to post, and the record to write.
+
+Order matters, and differs: a reminder is posted first and recorded after, so it is never lost
+(the one window left is a crash between the platform accepting the post and our record of it,
+which a retry after the lease would post again); an opening or an end is recorded first (the
+job's "done" in the same transaction as its effect) and then shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+
+from commands import cards
+from commands.limits import plural
+from commands.model import ChatUser, Meeting, MeetingState, Occurrence, OccurrenceState
+from commands.policy import RolePolicy
+from commands.replies import Reply, Visibility
+from commands.schedule import occurrences
+from commands.schedule.recurrence import zone_named
+from commands.service import MeetingChanged, MeetingService
+from commands.store import Job, JobKind, JobLost
+from providers.base import ProviderError
+
+log = logging.getLogger("meetbot.schedule")
+
+
+@dataclass(frozen=True)
+class Post:
+    """Something to show in chat for a meeting: a new message, or its cards updated in place."""
+
+    meeting: Meeting
+    reply: Reply
+    refresh: bool = False  # update the meeting's posted cards instead of posting anew
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Outcome:
+    posts: list[Post] = field(default_factory=list)
+    record: Callable[[], Awaitable[None]] = _nothing
+    post_first: bool = False  # reminders: never lost, so posted before they are recorded
+
+
+class JobHandlers:
+    def __init__(self, service: MeetingService, policy: RolePolicy | None = None) -> None:
+        self.service = service
+        self.store = service.store
+        self.policy = policy or service.policy
+
+    async def handle(self, job: Job, now: datetime) -> Outcome:
+        meeting = await self.store.meeting_by_id(job.meeting_id)
+        occurrence = await self.store.occurrence(job.occurrence_id) if job.occurrence_id else None
+        if meeting is None or occurrence is None:
+            return self._done(job, now)  # deleted since: nothing left to do
+        handler = {
+            JobKind.REMIND: self.remind,
+            JobKind.OPEN: self.open,
+            JobKind.END: self.end,
+        }[job.kind]
+        return await handler(job, meeting, occurrence, now)
+
+    # -- remind -------------------------------------------------------------------------------
+
+    async def remind(
+        self, job: Job, meeting: Meeting, occurrence: Occurrence, now: datetime
+    ) -> Outcome:
+        if occurrence.state.closed or occurrence.session_id is not None:
+            return self._done(job, now)  # over, or already running: nothing to remind of
+        late = now - job.due_at
+        grace = self.service.timing.grace
+        if late > grace:
+            log.warning(
+                "reminder of meeting %s (due %s) skipped: %s late, past the %s grace",
+                meeting.id,
+                job.due_at.isoformat(),
+                _minutes(late),
+                _minutes(grace),
+            )
+            return self._done(job, now)
+        reminder = self.reminder(meeting, occurrence, now, late=late > timedelta(minutes=1))
+        posts = [Post(meeting, reminder)]
+        posts += [Post(meeting, dm) for dm in self.invitations(meeting, occurrence, now)]
+        return Outcome(posts, self._finisher(job, now), post_first=True)
+
+    def reminder(
+        self, meeting: Meeting, occurrence: Occurrence, now: datetime, *, late: bool = False
+    ) -> Reply:
+        """The channel's reminder card: the time in each reader's zone where the platform can
+        (the card's Starts field), a Join button that mints the presser's link."""
+        zone = self.zone(meeting)
+        start = occurrence.starts_at
+        shown = replace(meeting, schedule=replace(meeting.schedule, start=start))
+        if start > now:
+            minutes = max(1, round((start - now).total_seconds() / 60))
+            when = f"starts in {plural(minutes, 'min', 'min')} ({cards.when(start, zone)})"
+        else:
+            when = "starts now"
+        text = f"Reminder: {meeting.title} {when}. Press Join for your personal link."
+        if late:
+            text += " (Posted late: the bot was not running when this was due.)"
+        return Reply(text, Visibility.CHANNEL, card=cards.meeting_card(shown, zone))
+
+    def invitations(self, meeting: Meeting, occurrence: Occurrence, now: datetime) -> list[Reply]:
+        """The same reminder to each invitee, privately, with a Join button of their own."""
+        found = []
+        for key in meeting.invitees:
+            invitee = _person(meeting, key)
+            if invitee is None:
+                continue
+            reply = cards.invitation_reply(
+                invitee,
+                meeting,
+                _person(meeting, meeting.creator_key, meeting.creator_name) or invitee,
+                self.zone(meeting),
+            )
+            found.append(replace(reply, text="Reminder: " + reply.text))
+        return found
+
+    # -- open ---------------------------------------------------------------------------------
+
+    async def open(
+        self, job: Job, meeting: Meeting, occurrence: Occurrence, now: datetime
+    ) -> Outcome:
+        """The occurrence's start: it is open for everyone, the series' next one is planned,
+        and an earlier occurrence that nobody opened is marked missed."""
+        if occurrence.state is not OccurrenceState.SCHEDULED:
+            # Opened early by a moderator, ended, cancelled: only the next one may need planning.
+            return Outcome(record=self._finisher(job, now, plan_after=occurrence))
+        busy = meeting.state is MeetingState.RUNNING  # an earlier session still runs
+
+        async def record() -> None:
+            async with self.store.unit() as unit:
+                await unit.finish(job, now)
+                await unit.miss_before(meeting.id, occurrence.starts_at)
+                state = OccurrenceState.MISSED if busy else OccurrenceState.OPEN
+                await unit.update_occurrence(occurrence.evolve(state=state))
+                await occurrences.plan_next(unit, meeting, occurrence, now)
+                if not busy and meeting.schedule.start != occurrence.starts_at:
+                    moved = replace(meeting.schedule, start=occurrence.starts_at)
+                    await unit.update_meeting_if(meeting.evolve(schedule=moved), meeting.state)
+
+        if busy:
+            return Outcome(record=record)
+        shown = meeting.evolve(schedule=replace(meeting.schedule, start=occurrence.starts_at))
+        text = f"{meeting.title} is open now. Press Join for your link."
+        card = cards.channel_card_reply(shown, text, self.zone(meeting))
+        return Outcome([Post(shown, card)], record)
+
+    # -- end ----------------------------------------------------------------------------------
+
+    async def end(
+        self, job: Job, meeting: Meeting, occurrence: Occurrence, now: datetime
+    ) -> Outcome:
+        """The occurrence's time is up: end its session on the provider and here; an
+        occurrence nobody opened in its time is missed, and the series goes on."""
+        if occurrence.state.closed:
+            return self._done(job, now)
+        duration = meeting.schedule.duration_minutes or 0
+        if meeting.state is MeetingState.RUNNING and occurrence.session_id is not None:
+            try:
+                ended = await self.service.end_meeting(meeting, job=job)
+            except ProviderError as error:
+                # The provider may have ended it itself (BigBlueButton's own duration): our
+                # record must end all the same, or the card says "running" forever.
+                log.info("ending meeting %s after its duration: %s", meeting.id, error)
+                ended = await self.service.end_meeting(meeting, ended_on_provider=True, job=job)
+            except MeetingChanged:
+                return Outcome()  # a command ended it meanwhile (and finished nothing of ours)
+            headline = f"{ended.title} ended: its {duration} min were up"
+            return Outcome([await self.ended_card(ended, headline)])
+
+        async def record() -> None:
+            async with self.store.unit() as unit:
+                await unit.finish(job, now)
+                after = await occurrences.ended(unit, meeting, now, missed=True)
+                await unit.update_meeting_if(after, meeting.state)
+
+        return Outcome(record=record)
+
+    async def ended_card(self, meeting: Meeting, headline: str) -> Post:
+        links = await self.service.links_handed_out(meeting)
+        text = f"{headline}; {plural(links, 'link')} handed out."
+        zone = self.zone(meeting)
+        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
+            text += f" Next: {cards.when(meeting.schedule.start, zone)}."
+        return Post(meeting, cards.channel_card_reply(meeting, text, zone, links), refresh=True)
+
+    # -- shared -------------------------------------------------------------------------------
+
+    def zone(self, meeting: Meeting) -> tzinfo:
+        """The zone a channel post's text is written in: the tenant's, else the meeting's own
+        (its creator's); cards carry moments each reader's platform shows in their zone."""
+        name = self.policy.timezone(meeting.tenant) or meeting.schedule.timezone
+        return zone_named(name)
+
+    def _done(self, job: Job, now: datetime) -> Outcome:
+        return Outcome(record=self._finisher(job, now))
+
+    def _finisher(
+        self, job: Job, now: datetime, *, plan_after: Occurrence | None = None
+    ) -> Callable[[], Awaitable[None]]:
+        async def record() -> None:
+            async with self.store.unit() as unit:
+                await unit.finish(job, now)
+                if plan_after is not None:
+                    meeting = await self.store.meeting_by_id(job.meeting_id)
+                    if meeting is not None:
+                        await occurrences.plan_next(unit, meeting, plan_after, now)
+
+        return record
+
+
+def _person(meeting: Meeting, key: str, name: str | None = None) -> ChatUser | None:
+    """A user of the meeting's tenant from their key (slack:T1:U1), named as we know them."""
+    tenant_key, _, user_id = key.rpartition(":")
+    if tenant_key != meeting.tenant.key or not user_id:
+        return None
+    return ChatUser(meeting.tenant, user_id, name or user_id)
+
+
+def _minutes(span: timedelta) -> str:
+    return plural(round(span.total_seconds() / 60), "min", "min")
+
+
+__all__ = ["JobHandlers", "JobLost", "Outcome", "Post"]

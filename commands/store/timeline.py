@@ -1,0 +1,311 @@
+"""Time in the store: occurrences of meetings and the job queue the clock drives.
+
+A job is claimed by one worker at a time with a lease: one conditional UPDATE per batch takes
+pending, due jobs whose lease (if any) ran out, so of two schedulers on one store each job goes
+to exactly one (on PostgreSQL the candidates are also locked with FOR UPDATE SKIP LOCKED). A
+handler's effects on our records and the job's "done" are written in one `Unit` (transaction):
+a worker whose lease was taken over meanwhile cannot finish, and its whole unit rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
+from commands.store.meetings import meeting_columns
+from commands.store.records import Job, JobKind, PlannedOccurrence, StoreBase, StoreError
+from commands.store.schema import JobRow, MeetingRow, OccurrenceRow
+
+#: how many jobs one claim takes at the most
+CLAIM_BATCH = 500
+
+
+class JobLost(StoreError):
+    """The job's lease ran out and another worker took it: this worker's unit rolled back."""
+
+
+class TimelineTables(StoreBase):
+    async def add_meeting(self, meeting: Meeting, first: PlannedOccurrence | None = None) -> None:
+        """Record a new meeting with its first occurrence and that occurrence's jobs (its
+        reminder, its opening, its end), in one transaction: all or nothing."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(MeetingRow(**meeting_columns(meeting)))
+                await session.flush()
+                if first is not None:
+                    await Unit(session).add_occurrence(meeting.id, first)
+        except SQLAlchemyError as error:
+            raise StoreError(
+                f"cannot record meeting {meeting.id}: {type(error).__name__}"
+            ) from error
+
+    async def occurrences(self, tenant: Tenant, meeting_id: str) -> list[Occurrence]:
+        query = (
+            select(OccurrenceRow)
+            .join(MeetingRow, MeetingRow.id == OccurrenceRow.meeting_id)
+            .where(MeetingRow.tenant_key == tenant.key, OccurrenceRow.meeting_id == meeting_id)
+            .order_by(OccurrenceRow.starts_at)
+        )
+        async with self._sessions() as session:
+            return [occurrence_of(row) for row in (await session.scalars(query)).all()]
+
+    async def occurrence(self, occurrence_id: int) -> Occurrence | None:
+        """For the bot's own jobs only (an answer to a user goes through `occurrences`)."""
+        async with self._sessions() as session:
+            row = await session.get(OccurrenceRow, occurrence_id)
+            return occurrence_of(row) if row is not None else None
+
+    async def current_occurrence(self, meeting_id: str) -> Occurrence | None:
+        """The earliest occurrence not yet over (open or scheduled), else the latest one."""
+        async with self._sessions() as session:
+            return await _current(session, meeting_id)
+
+    async def claim_jobs(
+        self, now: datetime, worker: str, *, lease: timedelta, limit: int = CLAIM_BATCH
+    ) -> list[Job]:
+        """Take up to `limit` due jobs for `worker` until `now + lease`, oldest due first."""
+        claimable = (
+            JobRow.done_at.is_(None),
+            JobRow.due_at <= now,
+            or_(JobRow.claimed_until.is_(None), JobRow.claimed_until <= now),
+        )
+        candidates = select(JobRow.id).where(*claimable).order_by(JobRow.due_at, JobRow.id)
+        candidates = candidates.limit(limit)
+        if self._engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        claim = (
+            update(JobRow)
+            .where(JobRow.id.in_(candidates.scalar_subquery()), *claimable)
+            .values(claimed_by=worker, claimed_until=now + lease, attempts=JobRow.attempts + 1)
+            .returning(JobRow)
+        )
+        async with self._sessions.begin() as session:
+            rows = (await session.scalars(claim)).all()
+            jobs = [_job(row) for row in rows]
+        return sorted(jobs, key=lambda job: (job.due_at, job.id))
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending job is due (claimed or not)."""
+        query = select(func.min(JobRow.due_at)).where(JobRow.done_at.is_(None))
+        async with self._sessions() as session:
+            found: datetime | None = (await session.execute(query)).scalar()
+        return _utc(found)
+
+    async def pending_jobs(self, meeting_id: str) -> list[tuple[JobKind, datetime, int | None]]:
+        """(kind, due at, occurrence) of the meeting's jobs not done yet, in due order."""
+        query = (
+            select(JobRow)
+            .where(JobRow.meeting_id == meeting_id, JobRow.done_at.is_(None))
+            .order_by(JobRow.due_at, JobRow.id)
+        )
+        async with self._sessions() as session:
+            return [
+                (JobKind(r.kind), r.due_at, r.occurrence_id)
+                for r in (await session.scalars(query)).all()
+            ]
+
+    async def release_job(
+        self, job: Job, *, error: str, retry_at: datetime | None, at: datetime
+    ) -> None:
+        """A handler failed: try again at `retry_at`, or (None) give the job up as done."""
+        values: dict[str, object] = {"claimed_by": None, "claimed_until": None}
+        values["last_error"] = error[:500]
+        if retry_at is None:
+            values["done_at"] = at
+        else:
+            values["due_at"] = retry_at
+        query = (
+            update(JobRow)
+            .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
+            .where(JobRow.done_at.is_(None))
+            .values(**values)
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(query)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """One transaction for a handler's effects and its job's end: all or nothing."""
+        async with self._sessions.begin() as session:
+            yield Unit(session)
+
+
+class Unit:
+    """The writes a job handler (or a command that changes an occurrence) makes together."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def finish(self, job: Job, at: datetime) -> None:
+        """Mark `job` done, if `job.claimed_by` still holds it; else `JobLost` rolls back."""
+        query = (
+            update(JobRow)
+            .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
+            .where(JobRow.done_at.is_(None))
+            .values(done_at=at, claimed_until=None)
+        )
+        result = await self.session.execute(query)
+        if getattr(result, "rowcount", 0) != 1:
+            raise JobLost(f"job {job.id} was taken over by another worker")
+
+    async def add_occurrence(
+        self, meeting_id: str, planned: PlannedOccurrence
+    ) -> Occurrence | None:
+        """Record an occurrence and its jobs; None (and nothing written) if that slot exists."""
+        exists = select(OccurrenceRow.id).where(
+            OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at == planned.starts_at
+        )
+        if (await self.session.execute(exists)).first() is not None:
+            return None
+        row = OccurrenceRow(
+            meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
+        )
+        self.session.add(row)
+        await self.session.flush()
+        for kind, due in planned.jobs:
+            self.session.add(
+                JobRow(
+                    kind=kind.value,
+                    meeting_id=meeting_id,
+                    occurrence_id=row.id,
+                    due_at=due,
+                    attempts=0,
+                )
+            )
+        await self.session.flush()
+        return occurrence_of(row)
+
+    async def update_occurrence(self, occurrence: Occurrence) -> None:
+        row = await self.session.get(OccurrenceRow, occurrence.id)
+        if row is None:
+            raise StoreError(f"occurrence {occurrence.id} does not exist")
+        row.state = occurrence.state.value
+        row.opened_at = occurrence.opened_at
+        row.ended_at = occurrence.ended_at
+        row.session_id = occurrence.session_id
+
+    async def current_occurrence(self, meeting_id: str) -> Occurrence | None:
+        return await _current(self.session, meeting_id)
+
+    async def next_occurrence(self, meeting_id: str, after: datetime) -> Occurrence | None:
+        """The first occurrence of the meeting that starts after `after`."""
+        query = (
+            select(OccurrenceRow)
+            .where(OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at > after)
+            .order_by(OccurrenceRow.starts_at)
+            .limit(1)
+        )
+        row = (await self.session.scalars(query)).first()
+        return occurrence_of(row) if row is not None else None
+
+    async def miss_before(self, meeting_id: str, before: datetime) -> int:
+        """Occurrences that started before `before` and never had a session: missed."""
+        query = (
+            update(OccurrenceRow)
+            .where(
+                OccurrenceRow.meeting_id == meeting_id,
+                OccurrenceRow.starts_at < before,
+                OccurrenceRow.session_id.is_(None),
+                OccurrenceRow.state.in_(
+                    [OccurrenceState.SCHEDULED.value, OccurrenceState.OPEN.value]
+                ),
+            )
+            .values(state=OccurrenceState.MISSED.value)
+        )
+        result = await self.session.execute(query)
+        return int(getattr(result, "rowcount", 0))
+
+    async def reschedule(self, occurrence_id: int, kind: JobKind, due: datetime) -> None:
+        """Move the occurrence's pending job of `kind` (e.g. its end, when it opened late)."""
+        query = (
+            update(JobRow)
+            .where(
+                JobRow.occurrence_id == occurrence_id,
+                JobRow.kind == kind.value,
+                JobRow.done_at.is_(None),
+            )
+            .values(due_at=due)
+        )
+        await self.session.execute(query)
+
+    async def drop_jobs(self, occurrence_id: int, kinds: Sequence[JobKind]) -> None:
+        """Jobs of the occurrence that no longer have anything to do."""
+        await self.session.execute(
+            delete(JobRow).where(
+                JobRow.occurrence_id == occurrence_id,
+                JobRow.kind.in_([k.value for k in kinds]),
+                JobRow.done_at.is_(None),
+            )
+        )
+
+    async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
+        columns = meeting_columns(meeting)
+        del columns["id"], columns["tenant_key"]
+        query = (
+            update(MeetingRow)
+            .where(
+                MeetingRow.id == meeting.id,
+                MeetingRow.tenant_key == meeting.tenant.key,
+                MeetingRow.state == expected.value,
+            )
+            .values(**columns)
+        )
+        result = await self.session.execute(query)
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def _current(session: AsyncSession, meeting_id: str) -> Occurrence | None:
+    open_states = [OccurrenceState.SCHEDULED.value, OccurrenceState.OPEN.value]
+    base = select(OccurrenceRow).where(OccurrenceRow.meeting_id == meeting_id)
+    row = (
+        await session.scalars(
+            base.where(OccurrenceRow.state.in_(open_states))
+            .order_by(OccurrenceRow.starts_at)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        row = (
+            await session.scalars(base.order_by(OccurrenceRow.starts_at.desc()).limit(1))
+        ).first()
+    return occurrence_of(row) if row is not None else None
+
+
+def occurrence_of(row: OccurrenceRow) -> Occurrence:
+    return Occurrence(
+        id=row.id,
+        meeting_id=row.meeting_id,
+        starts_at=row.starts_at,
+        state=OccurrenceState(row.state),
+        opened_at=row.opened_at,
+        ended_at=row.ended_at,
+        session_id=row.session_id,
+    )
+
+
+def _job(row: JobRow) -> Job:
+    assert row.claimed_by is not None  # only claimed rows are read as jobs
+    return Job(
+        id=row.id,
+        kind=JobKind(row.kind),
+        meeting_id=row.meeting_id,
+        occurrence_id=row.occurrence_id,
+        due_at=row.due_at,
+        attempts=row.attempts,
+        claimed_by=row.claimed_by,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # An aggregate bypasses the column type: SQLite hands back a naive UTC datetime or text.
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
