@@ -24,6 +24,7 @@ from commands.model import Meeting, Platform
 from commands.replies import Reply
 from commands.schedule.jobs import JobHandlers, Outcome, Post
 from commands.store import Job, JobLost
+from commands.store.timeline import CLAIM_BATCH
 from commands.watch import MeetingWatch
 
 log = logging.getLogger("meetbot.schedule")
@@ -53,6 +54,7 @@ class JobLoop:
         watch: MeetingWatch | None = None,
         worker: str | None = None,
         lease: timedelta = LEASE,
+        batch: int = CLAIM_BATCH,
     ) -> None:
         self.handlers = handlers
         self.store = handlers.store
@@ -62,6 +64,7 @@ class JobLoop:
         self.watch = watch
         self.worker = worker or f"meetbot-{secrets.token_hex(4)}"
         self.lease = lease
+        self.batch = batch
         self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -81,7 +84,9 @@ class JobLoop:
         were done."""
         done = 0
         while True:
-            jobs = await self.store.claim_jobs(self.clock(), self.worker, lease=self.lease)
+            jobs = await self.store.claim_jobs(
+                self.clock(), self.worker, lease=self.lease, limit=self.batch
+            )
             if not jobs:
                 return done
             results = await asyncio.gather(*(self._guarded(job) for job in jobs))
@@ -109,8 +114,12 @@ class JobLoop:
             return False
         try:
             if outcome.post_first:
-                await self._deliver_first(job, posts)
+                main, *rest = posts
+                await self._deliver_first(main)
+                # Recorded as soon as the channel has it: the window in which a crash would
+                # post it twice is this one post, not the invitees' DMs that follow.
                 await outcome.record()
+                await self._show(rest)
             else:
                 await outcome.record()
                 await self._show(posts)
@@ -122,16 +131,13 @@ class JobLoop:
             return False
         return True
 
-    async def _deliver_first(self, job: Job, posts: list[Post]) -> None:
-        """The job's main post (the channel's), which must go out before the job is done;
-        the rest (invitees' DMs) are best effort."""
-        main, *rest = posts
+    async def _deliver_first(self, main: Post) -> None:
+        """The job's main post (the channel's), which must go out before the job is done."""
         try:
             await self._post(main)
         except Exception as error:
             # Any failure of the platform (an API error, the network): the job retries.
             raise _PostFailed(f"{type(error).__name__}: {error}") from error
-        await self._show(rest)
 
     async def _show(self, posts: list[Post]) -> None:
         for post in posts:

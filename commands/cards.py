@@ -46,12 +46,15 @@ def when(moment: datetime, zone: tzinfo) -> str:
     return f"{local:%a %d %b %Y %H:%M} ({label})"
 
 
-def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> Card:
-    """The card posted in the channel, updated as the meeting changes state."""
+def meeting_card(
+    meeting: Meeting, zone: tzinfo, joined: int | None = None, *, state: str | None = None
+) -> Card:
+    """The card posted in the channel, updated as the meeting changes state (`state` words
+    it differently, e.g. "open" for an occurrence whose time came but nobody is in yet)."""
     fields = [
         CardField("Provider", provider_label(meeting.provider)),
         CardField("Host", meeting.creator_name),
-        CardField("State", _STATE_WORDS[meeting.state]),
+        CardField("State", state or _STATE_WORDS[meeting.state]),
     ]
     schedule = meeting.schedule
     if meeting.state is MeetingState.SCHEDULED and schedule.start is not None:
@@ -76,9 +79,14 @@ def meeting_card(meeting: Meeting, zone: tzinfo, joined: int | None = None) -> C
 
 
 def channel_card_reply(
-    meeting: Meeting, text: str, zone: tzinfo, joined: int | None = None
+    meeting: Meeting,
+    text: str,
+    zone: tzinfo,
+    joined: int | None = None,
+    *,
+    state: str | None = None,
 ) -> Reply:
-    return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone, joined))
+    return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone, joined, state=state))
 
 
 def join_replies(user: ChatUser, grant: JoinGrant) -> list[Reply]:

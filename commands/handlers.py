@@ -178,8 +178,7 @@ class Handlers:
         replies += [cards.invitation_reply(i, meeting, user, zone) for i in invitees]
         return replies
 
-    @staticmethod
-    def _create_headline(user: ChatUser, created: Created) -> str:
+    def _create_headline(self, user: ChatUser, created: Created) -> str:
         meeting = created.meeting
         if meeting.state is MeetingState.RUNNING:
             return f"{user.display_name} started {meeting.title}. Press Join for your link."
@@ -189,8 +188,14 @@ class Handlers:
                 "Press Join to open it."
             )
         start = meeting.schedule.start
-        when = f" for {cards.when(start, cards.user_zone(user))}" if start is not None else ""
-        return f"{user.display_name} scheduled {meeting.title}{when}."
+        zone = cards.user_zone(user)
+        when = f" for {cards.when(start, zone)}" if start is not None else ""
+        headline = f"{user.display_name} scheduled {meeting.title}{when}."
+        early = self.service.early_join
+        if start is not None and start - early <= self.service.clock():
+            # Inside the early-join window: people can join already, yet it is not "started".
+            headline += f" It opens at {start.astimezone(zone):%H:%M} (you can join now)."
+        return headline
 
     async def join(self, ctx: Context) -> list[Reply]:
         grant = await self.service.join(ctx.user, ctx.where, ctx.invocation.text("meeting"))

@@ -151,7 +151,7 @@ class JobHandlers:
             return Outcome(record=record)
         shown = meeting.evolve(schedule=replace(meeting.schedule, start=occurrence.starts_at))
         text = f"{meeting.title} is open now. Press Join for your link."
-        card = cards.channel_card_reply(shown, text, self.zone(meeting))
+        card = cards.channel_card_reply(shown, text, self.zone(meeting), state="open")
         return Outcome([Post(shown, card)], record)
 
     # -- end ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def person(name: str, tenant: Tenant = SLACK_T1, **facts: object) -> ChatUser:
         tenant,
         f"U{name.upper()}",
         name,
-        facts=PlatformFacts(timezone="UTC", **facts),  # type: ignore[arg-type]
+        facts=PlatformFacts(**({"timezone": "UTC"} | facts)),  # type: ignore[arg-type]
     )
 
 
