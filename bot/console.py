@@ -19,7 +19,7 @@ from typing import TextIO
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service
 from bot.config import Config, ProvidersConfig, RemindersConfig
-from bot.scheduler import LEASE, JobLoop
+from bot.scheduler import JobLoop
 from bot.simulated import SimulatedProviders
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
@@ -87,8 +87,6 @@ async def run_console(
             clock,
             interval=reminders.check_seconds,
             watch=MeetingWatch(service, policy),
-            # A simulated clock leaps: a lease shorter than a leap would be no lease at all.
-            lease=timedelta(days=3650) if simulated else LEASE,
         )
         service.nudge = loop.nudge
         if simulated is not None:

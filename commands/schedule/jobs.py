@@ -109,19 +109,27 @@ class JobHandlers:
         return Reply(text, Visibility.CHANNEL, card=cards.meeting_card(shown, zone))
 
     def invitations(self, meeting: Meeting, occurrence: Occurrence, now: datetime) -> list[Reply]:
-        """The same reminder to each invitee, privately, with a Join button of their own."""
+        """The reminder to each invitee, privately, with a Join button of their own."""
+        zone = self.zone(meeting)
+        start = occurrence.starts_at
+        minutes = max(1, round((start - now).total_seconds() / 60))
         found = []
         for key in meeting.invitees:
             invitee = _person(meeting, key)
             if invitee is None:
                 continue
-            reply = cards.invitation_reply(
-                invitee,
-                meeting,
-                _person(meeting, meeting.creator_key, meeting.creator_name) or invitee,
-                self.zone(meeting),
+            host = _person(meeting, meeting.creator_key, meeting.creator_name) or invitee
+            card = cards.invitation_reply(invitee, meeting, host, zone).card
+            text = (
+                f"Reminder: {meeting.title} starts in {minutes} min ({cards.when(start, zone)}); "
+                f"{meeting.creator_name} invited you. Press Join (or type /meet join "
+                f"{meeting.id}) for your personal link."
             )
-            found.append(replace(reply, text="Reminder: " + reply.text))
+            found.append(
+                Reply(
+                    text, Visibility.DIRECT, recipient=invitee, card=card, fallback_to_invoker=False
+                )
+            )
         return found
 
     # -- open ---------------------------------------------------------------------------------

@@ -229,3 +229,35 @@ async def test_a_reader_that_stops_early_gets_no_traceback():
     assert len(out.decode().splitlines()) == 3
     assert "Traceback" not in err.decode()
     assert "BrokenPipeError" not in err.decode()
+
+
+async def test_the_demo_on_a_simulated_clock_shows_a_series_across_the_change_to_summer_time():
+    script = (
+        "/as alice\n/tz Europe/Berlin\n"
+        '/meet create Weekly --start "monday 09:00" --duration 30m --repeat weekly --remind 15\n'
+        "/wait 13d\n"
+    )
+    code, out, err = await run_meetbot("demo", "--now", "2027-03-17T08:00Z", stdin=script)
+    assert code == 0, err
+    stamps = re.findall(r"^\[(\w{3} \d\d \w{3} \d{4} \d\d:\d\d \w+)\] meetbot posts", out, re.M)
+    posts = re.findall(r"meetbot posts about Weekly\n  #general > (\w+)", out)
+    assert list(zip(stamps, posts, strict=True)) == [
+        ("Mon 22 Mar 2027 08:45 CET", "Reminder"),
+        ("Mon 22 Mar 2027 09:00 CET", "Weekly"),
+        ("Mon 29 Mar 2027 08:45 CEST", "Reminder"),
+        ("Mon 29 Mar 2027 09:00 CEST", "Weekly"),
+    ]
+    assert out.count("is open now") == 2
+    assert out.rstrip().endswith("clock: Tue 30 Mar 2027 10:00 CEST")
+
+
+async def test_wait_without_a_simulated_clock_says_how_to_get_one():
+    code, out, _err = await run_meetbot("demo", stdin="/wait 5m\n")
+    assert code == 0
+    assert "/wait needs a simulated clock: start with --now" in out
+
+
+def test_now_must_be_an_iso_moment(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--now", "next tuesday"])
+    assert "is not an ISO date and time" in capsys.readouterr().err
