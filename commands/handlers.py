@@ -15,6 +15,8 @@ from commands.model import ChatUser, Conversation, MeetingState, Tenant
 from commands.parsing import Invocation, Mention
 from commands.queries import MeetingQueries
 from commands.replies import Reply, Visibility
+from commands.schedule.editing import Edit, ScheduleChanges
+from commands.schedule.recurrence import describe_rule
 from commands.service import Created, CreateRequest, MeetingService
 from commands.spec import SUBCOMMANDS, describe, overview
 from providers.base import Capability, RoomUpdate
@@ -87,6 +89,7 @@ class Handlers:
         self.service = service
         self.queries = MeetingQueries(service)
         self.changes = MeetingChanges(service)
+        self.schedules = ScheduleChanges(service)
         self.directory = directory
         self.table: dict[str, Handler] = {
             "help": self.help,
@@ -100,6 +103,8 @@ class Handlers:
             "settings": self.settings,
             "history": self.history,
             "remove": self.remove,
+            "edit": self.edit,
+            "cancel": self.cancel,
             "delete": self.delete,
         }
         missing = set(SUBCOMMANDS) - set(self.table)
@@ -367,6 +372,45 @@ class Handlers:
             ctx.user, ctx.where, ctx.invocation.text("meeting"), removed
         )
         return ephemeral(removal_text(removal))
+
+    async def edit(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        edit = Edit(
+            start=inv.moment("start"),
+            repeat=inv.text("repeat"),
+            remind_minutes=inv.number("remind"),
+            duration_minutes=inv.number("duration"),
+        )
+        meeting = await self.schedules.edit(ctx.user, ctx.where, inv.text("meeting"), edit)
+        zone = cards.user_zone(ctx.user)
+        schedule = meeting.schedule
+        said = [f"{ctx.user.display_name} changed {meeting.title}"]
+        if schedule.rrule and schedule.start is not None:
+            said.append(describe_rule(schedule.rrule, schedule.start, zone))
+        upcoming = await self.service.store.upcoming_start(meeting.id)
+        if upcoming is not None:
+            said.append(f"next: {cards.when(upcoming, zone)}")
+        if schedule.reminder_minutes:
+            said.append(f"reminder {schedule.reminder_minutes} min before")
+        return [cards.channel_card_reply(meeting, "; ".join(said) + ".", zone)]
+
+    async def cancel(self, ctx: Context) -> list[Reply]:
+        inv = ctx.invocation
+        done = await self.schedules.cancel(
+            ctx.user, ctx.where, inv.text("meeting"), series=inv.flag("series")
+        )
+        meeting, zone = done.meeting, cards.user_zone(ctx.user)
+        if done.series:
+            text = f"{ctx.user.display_name} cancelled every occurrence of {meeting.title} to come."
+        else:
+            text = (
+                f"{ctx.user.display_name} cancelled {meeting.title} of "
+                f"{cards.when(done.cancelled[0], zone)}."
+            )
+            upcoming = await self.service.store.upcoming_start(meeting.id)
+            if upcoming is not None:
+                text += f" Next: {cards.when(upcoming, zone)}."
+        return [cards.channel_card_reply(meeting, text, zone)]
 
     async def delete(self, ctx: Context) -> list[Reply]:
         meeting = await self.changes.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))

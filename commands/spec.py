@@ -242,6 +242,35 @@ MEET: tuple[Subcommand, ...] = (
         examples=('/meet remove "Algebra 101" --user @ben',),
     ),
     Subcommand(
+        "edit",
+        "change a scheduled meeting's time, repeat, reminder or duration",
+        Access.MODERATOR,
+        (
+            _MEETING,
+            Option("start", Kind.WHEN, "the new start: monday 09:00, 2026-12-01 14:30"),
+            Option(
+                "repeat",
+                Kind.CHOICE,
+                "repeat it, or stop repeating after the next one (none)",
+                choices=("daily", "weekdays", "weekly", "monthly", "none"),
+            ),
+            Option("remind", Kind.MINUTES, "minutes before each start to remind (0: none)"),
+            Option("duration", Kind.DURATION, "how long each lasts: 45m, 1h30m"),
+        ),
+        examples=(
+            '/meet edit Standup --start "monday 9:30"',
+            "/meet edit Standup --repeat none",
+        ),
+        details="A series changes from its next occurrence on; one running now is not moved.",
+    ),
+    Subcommand(
+        "cancel",
+        "cancel the next occurrence of a scheduled meeting, or with --series all of them",
+        Access.MODERATOR,
+        (_MEETING, Option("series", Kind.FLAG, "cancel every occurrence still to come")),
+        examples=("/meet cancel Standup", "/meet cancel Standup --series"),
+    ),
+    Subcommand(
         "delete",
         "delete a meeting that is not running",
         Access.MODERATOR,

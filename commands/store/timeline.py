@@ -66,6 +66,16 @@ class TimelineTables(StoreBase):
         async with self._sessions() as session:
             return await _current(session, meeting_id)
 
+    async def upcoming_start(self, meeting_id: str) -> datetime | None:
+        """When the meeting's next occurrence still to come starts (None: none is planned)."""
+        query = select(func.min(OccurrenceRow.starts_at)).where(
+            OccurrenceRow.meeting_id == meeting_id,
+            OccurrenceRow.state == OccurrenceState.SCHEDULED.value,
+        )
+        async with self._sessions() as session:
+            found: datetime | None = (await session.execute(query)).scalar()
+        return _utc(found)
+
     async def claim_jobs(
         self, now: datetime, worker: str, *, lease: timedelta, limit: int = CLAIM_BATCH
     ) -> list[Job]:
@@ -180,6 +190,47 @@ class Unit:
             )
         await self.session.flush()
         return occurrence_of(row)
+
+    async def replan(self, occurrence: Occurrence, planned: PlannedOccurrence) -> Occurrence:
+        """Move a scheduled occurrence to `planned` (its start and jobs), in place: its pending
+        jobs are replaced. Refused (StoreError) if that slot is another occurrence's."""
+        clash = select(OccurrenceRow.id).where(
+            OccurrenceRow.meeting_id == occurrence.meeting_id,
+            OccurrenceRow.starts_at == planned.starts_at,
+            OccurrenceRow.id != occurrence.id,
+        )
+        if (await self.session.execute(clash)).first() is not None:
+            raise StoreError(f"the meeting already has an occurrence at {planned.starts_at}")
+        await self.drop_jobs(occurrence.id, tuple(JobKind))
+        row = await self.session.get(OccurrenceRow, occurrence.id)
+        if row is None:
+            raise StoreError(f"occurrence {occurrence.id} does not exist")
+        row.starts_at = planned.starts_at
+        row.state = planned.state.value
+        for kind, due in planned.jobs:
+            self.session.add(
+                JobRow(
+                    kind=kind.value,
+                    meeting_id=occurrence.meeting_id,
+                    occurrence_id=occurrence.id,
+                    due_at=due,
+                    attempts=0,
+                )
+            )
+        await self.session.flush()
+        return occurrence_of(row)
+
+    async def upcoming(self, meeting_id: str) -> list[Occurrence]:
+        """The meeting's occurrences still to come (scheduled), earliest first."""
+        query = (
+            select(OccurrenceRow)
+            .where(
+                OccurrenceRow.meeting_id == meeting_id,
+                OccurrenceRow.state == OccurrenceState.SCHEDULED.value,
+            )
+            .order_by(OccurrenceRow.starts_at)
+        )
+        return [occurrence_of(row) for row in (await self.session.scalars(query)).all()]
 
     async def update_occurrence(self, occurrence: Occurrence) -> None:
         row = await self.session.get(OccurrenceRow, occurrence.id)

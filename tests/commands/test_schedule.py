@@ -252,3 +252,57 @@ async def test_two_schedulers_on_one_store_post_each_reminder_once(bench: Bench)
         assert two.posts, "both took part"
     finally:
         await second_store.close()
+
+
+async def test_edit_moves_the_next_occurrence_and_its_jobs(bench: Bench):
+    recorder = Recorder()
+    loop = scheduler(bench, recorder)
+    alice = person("alice")
+    mid = card_id(
+        await bench.say(
+            alice, 'create Standup --start "tomorrow 9:00" --repeat weekdays --remind 10'
+        )
+    )
+    refused = texts(await bench.say(person("bob"), "edit Standup --remind 5"))
+    assert "Only moderators can change" in refused
+    said = texts(await bench.say(alice, 'edit Standup --start "tomorrow 9:30" --remind 5'))
+    assert "every weekday (Monday to Friday) at 09:30" in said
+    assert "next: Thu 26 Nov 2026 09:30" in said
+    jobs = await bench.store.pending_jobs(mid)
+    assert [(kind, due) for kind, due, _occ in jobs] == [
+        (JobKind.REMIND, at("2026-11-26 09:25")),
+        (JobKind.OPEN, at("2026-11-26 09:30")),
+    ]
+    await run_until(bench, loop, at("2026-11-26 09:31"))
+    assert recorder.texts()[0].startswith("Reminder: Standup starts in 5 min")
+    assert "Say what to change" in texts(await bench.say(alice, "edit Standup"))
+
+
+async def test_edit_repeat_none_stops_the_series_after_the_next(bench: Bench):
+    loop = scheduler(bench, Recorder())
+    alice = person("alice")
+    mid = card_id(await bench.say(alice, 'create Daily --start "tomorrow 9:00" --repeat daily'))
+    await bench.say(alice, "edit Daily --repeat none")
+    await run_until(bench, loop, at("2026-11-30 12:00"))
+    assert len(await bench.store.occurrences(bench.channel.tenant, mid)) == 1
+
+
+async def test_cancel_skips_the_next_occurrence_or_ends_the_series(bench: Bench):
+    recorder = Recorder()
+    loop = scheduler(bench, recorder)
+    alice = person("alice")
+    mid = card_id(
+        await bench.say(alice, 'create Weekly --start "tomorrow 9:00" --repeat weekly --remind 15')
+    )
+    said = texts(await bench.say(alice, "cancel Weekly"))
+    assert "cancelled Weekly of Thu 26 Nov 2026 09:00" in said
+    assert "Next: Thu 03 Dec 2026 09:00" in said
+    await run_until(bench, loop, at("2026-12-02 12:00"))
+    assert recorder.texts() == [], "nothing of the cancelled occurrence is posted"
+    said = texts(await bench.say(alice, "cancel Weekly --series"))
+    assert "cancelled every occurrence of Weekly to come" in said
+    meeting = await bench.store.get_meeting(bench.channel.tenant, mid)
+    assert meeting is not None
+    assert meeting.state is MeetingState.ENDED
+    assert await bench.store.pending_jobs(mid) == []
+    assert "has no occurrence still to come" in texts(await bench.say(alice, f"cancel {mid}"))
