@@ -8,7 +8,7 @@ from typing import Protocol
 
 from commands import cards
 from commands.changes import MeetingChanges, Removal
-from commands.errors import CommandError
+from commands.errors import CommandError, UsageError
 from commands.explain import problem_words
 from commands.limits import plural, provider_label
 from commands.model import ChatUser, Conversation, MeetingState, Tenant
@@ -17,6 +17,7 @@ from commands.queries import MeetingQueries
 from commands.replies import Reply, Visibility
 from commands.service import Created, CreateRequest, MeetingService
 from commands.spec import SUBCOMMANDS, describe, overview
+from commands.userzones import timezone_text
 from providers.base import Capability, RoomUpdate
 
 
@@ -101,6 +102,7 @@ class Handlers:
             "history": self.history,
             "remove": self.remove,
             "delete": self.delete,
+            "timezone": self.timezone,
         }
         missing = set(SUBCOMMANDS) - set(self.table)
         if missing:
@@ -366,3 +368,14 @@ class Handlers:
     async def delete(self, ctx: Context) -> list[Reply]:
         meeting = await self.changes.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))
         return [Reply(f"{ctx.user.display_name} deleted {meeting.title}.", Visibility.CHANNEL)]
+
+    async def timezone(self, ctx: Context) -> list[Reply]:
+        zone = ctx.invocation.text("zone")
+        service = self.service
+        try:
+            text = await timezone_text(
+                service.store, service.policy, ctx.user, zone, service.clock()
+            )
+        except ValueError as error:  # text that names no one zone: say so, with a suggestion
+            raise UsageError(str(error), ctx.invocation.sub.usage()) from None
+        return ephemeral(text)

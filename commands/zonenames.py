@@ -152,8 +152,8 @@ def resolve_zone(text: str) -> str:
     if len(choices) > 1:
         raise ValueError(f"{word[:40]} could be {' or '.join(choices)}; give the full name")
     guess = _suggest(key)
-    hint = f" Did you mean {guess}?" if guess else ""
-    raise ValueError(f"{word[:40]!r} is not a time zone I know.{hint} (e.g. Europe/Berlin)")
+    hint = f"Did you mean {guess}?" if guess else "Write its name, e.g. Europe/Berlin."
+    raise ValueError(f"{word[:40]!r} is not a time zone I know. {hint}")
 
 
 def _offset(word: str) -> ZoneWord | None:

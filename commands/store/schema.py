@@ -162,3 +162,17 @@ class SeenRequestRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     # Indexed: the purge deletes the oldest expired rows without scanning the table.
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# -- per-user time zones ------------------------------------------------------------------------
+
+
+class UserZoneRow(Base):
+    """The time zone a person chose for themselves (`/meet timezone`), by user key. Used when
+    their platform tells us none (Discord never does); the tenant's zone is the fallback."""
+
+    __tablename__ = "user_zones"
+
+    user_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))  # an IANA name, checked before it is stored
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
