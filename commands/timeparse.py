@@ -3,13 +3,14 @@
 `parse_duration("1h30m") == 90`; `parse_when("9am tomorrow", now, tz)` is an aware UTC datetime.
 Both raise `ValueError` with a message fit to show the user; the parser turns it into usage.
 
-The dates read: "2026-12-01 09:00", "tomorrow 9am", "9am tomorrow", "tomorrow noon", "monday
-10:00", "next monday 10:00", "in 2h", "in 2 days", "now", "tonight" (today 20:00), "midnight"
-(the coming one), "5 jan 10:00", "05.01.2027 10:00" / "01/05/2027 10:00" (day or month first by
-the zone's habit, see `zonenames.date_order`), with an optional zone after them ("10:00 PST",
-"2027-01-05 10:00 +02:00", "tomorrow 9:00 Europe/Berlin"). Every word must be understood:
-what is not, or what reads two ways ("next friday" on a Monday, 05/01/2027 in UTC, 01:30 on the
-night clocks go back), is refused with what to write instead, never guessed.
+The dates read: "2026-12-01 09:00", "tomorrow 9am", "9am tomorrow", "tomorrow noon",
+"monday 10:00", "next monday 10:00", "in 2h", "in 2 days", "now", "tonight" (today 20:00;
+refused once that has passed, with a hint), "midnight" (the coming one), "5 jan 10:00",
+"05.01.2027 10:00" / "01/05/2027 10:00" (day or month first by the zone's habit, see
+`zonenames.date_order`), with an optional zone after them ("10:00 PST", "2027-01-05 10:00
++02:00", "tomorrow 9:00 Europe/Berlin"). Every word must be understood: what is not, or what
+reads two ways ("next friday" on a Monday, 05/01/2027 in UTC, 01:30 on the night clocks go
+back), is refused with what to write instead, never guessed.
 
 A grammar of our own, not a general parser: dateparser 1.5 reads the relative forms, but it
 drops what it does not understand ("tomorrow 25:00" became 15:00) and knows no IANA names;

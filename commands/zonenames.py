@@ -118,6 +118,8 @@ def zone_word(text: str) -> ZoneWord | None:
     offset_zone = _offset(word)
     if offset_zone is not None:
         return offset_zone
+    if not word[0].isalpha():
+        return None  # "9am", "10:00": every zone's name starts with a letter
     name = _lookup(word.replace(" ", "_"))
     return ZoneWord(ZoneInfo(name), name) if name is not None else None
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commands.timeparse import MAX_AHEAD, parse_when
+from commands.zonenames import DateOrder, date_order
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -304,3 +305,23 @@ def test_anything_typed_is_a_future_moment_within_a_year_or_a_clear_refusal(text
     else:
         assert outcome.tzinfo is UTC
         assert now - timedelta(minutes=1) <= outcome <= now + MAX_AHEAD
+
+
+@pytest.mark.parametrize(
+    ("zone", "order"),
+    [
+        ("Europe/Berlin", DateOrder.DAY_FIRST),
+        ("Europe/London", DateOrder.DAY_FIRST),
+        ("America/Sao_Paulo", DateOrder.DAY_FIRST),  # Latin America writes the day first
+        ("Asia/Kolkata", DateOrder.DAY_FIRST),
+        ("America/New_York", DateOrder.MONTH_FIRST),
+        ("America/Indiana/Indianapolis", DateOrder.MONTH_FIRST),
+        ("US/Pacific", DateOrder.MONTH_FIRST),
+        ("America/Toronto", None),  # Canada writes all three orders
+        ("Asia/Tokyo", None),  # year first
+        ("UTC", None),
+        (None, None),
+    ],
+)
+def test_each_zone_has_its_numeric_date_habit_or_none(zone, order):
+    assert date_order(zone) is order
