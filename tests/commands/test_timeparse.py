@@ -112,6 +112,15 @@ def test_numeric_dates_follow_the_zones_habit(zone, text, expected):
     assert read(text, wednesday(zone)) == local(zone, *expected)
 
 
+def test_the_issues_date_is_5_january_in_berlin_and_its_us_spelling_is_too_in_new_york():
+    # Before: "05.01.2027" in Europe/Berlin was read as 1 May.
+    autumn = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert parse_when("05.01.2027 10:00", autumn, BERLIN) == datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
+    assert parse_when("01/05/2027 10:00", autumn, NEW_YORK) == datetime(
+        2027, 1, 5, 15, 0, tzinfo=UTC
+    )
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/Toronto"])
 def test_a_numeric_date_read_two_ways_where_there_is_no_one_habit_is_refused(zone):
     said = refused("05/06/2027 10:00", wednesday(ZoneInfo(zone)))
