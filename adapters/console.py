@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.cards import user_zone, when
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.render import escape_terminal
 from commands.replies import ButtonAction, Card, Reply, Visibility
+from commands.zonenames import resolve_zone
 
 Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
 Click = Callable[[ChatUser, Conversation, ButtonAction, str], Awaitable[list[Reply]]]
@@ -49,9 +49,8 @@ class ConsoleDirectory:
         self.facts = facts or {}
 
     def user(self, name: str) -> ChatUser:
-        return ChatUser(
-            CONSOLE_TENANT, name, name, facts=self.facts.get(name, PlatformFacts(timezone="UTC"))
-        )
+        # No zone until `/tz` gives one: then the one set with /meet timezone, else UTC.
+        return ChatUser(CONSOLE_TENANT, name, name, facts=self.facts.get(name, PlatformFacts()))
 
     async def lookup(self, tenant: Tenant, mention: Mention) -> ChatUser:
         return self.user(mention.user_id)
@@ -118,11 +117,13 @@ class ConsoleChat:
         if self.after_command is not None:
             await self.after_command()
 
-    def set_zone(self, name: str) -> None:
+    def set_zone(self, text: str) -> None:
+        """`/tz ZONE`: the acting user's zone, as a platform would tell it (so it wins over
+        one set with /meet timezone)."""
         try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.say(f"  {name[:40]!r} is not a time zone I know; try e.g. Europe/Berlin.")
+            name = resolve_zone(text)
+        except ValueError as error:
+            self.say(f"  {error}")
             return
         facts = replace(self.user.facts, timezone=name)
         self.directory.facts[self.user.user_id] = facts

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from commands import cards
 from commands.changes import MeetingChanges, Removal
-from commands.errors import CommandError
+from commands.errors import CommandError, UsageError
 from commands.explain import problem_words
 from commands.limits import plural, provider_label
 from commands.model import ChatUser, Conversation, MeetingState, Tenant
@@ -19,6 +19,7 @@ from commands.schedule.editing import Edit, ScheduleChanges
 from commands.schedule.recurrence import describe_rule
 from commands.service import Created, CreateRequest, MeetingService
 from commands.spec import SUBCOMMANDS, describe, overview
+from commands.userzones import timezone_text
 from providers.base import Capability, RoomUpdate
 
 
@@ -106,6 +107,7 @@ class Handlers:
             "edit": self.edit,
             "cancel": self.cancel,
             "delete": self.delete,
+            "timezone": self.timezone,
         }
         missing = set(SUBCOMMANDS) - set(self.table)
         if missing:
@@ -415,3 +417,14 @@ class Handlers:
     async def delete(self, ctx: Context) -> list[Reply]:
         meeting = await self.changes.delete(ctx.user, ctx.where, ctx.invocation.text("meeting"))
         return [Reply(f"{ctx.user.display_name} deleted {meeting.title}.", Visibility.CHANNEL)]
+
+    async def timezone(self, ctx: Context) -> list[Reply]:
+        zone = ctx.invocation.text("zone")
+        service = self.service
+        try:
+            text = await timezone_text(
+                service.store, service.policy, ctx.user, zone, service.clock()
+            )
+        except ValueError as error:  # text that names no one zone: say so, with a suggestion
+            raise UsageError(str(error), ctx.invocation.sub.usage()) from None
+        return ephemeral(text)

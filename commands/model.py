@@ -32,6 +32,15 @@ class Tenant:
         return f"{self.platform}:{self.id}"
 
 
+class ZoneSource(StrEnum):
+    """Where the zone a user's dates are read in came from, in the order they are tried."""
+
+    PLATFORM = "platform"  # the platform's profile (Slack tells us each person's zone)
+    USER = "user"  # the person's own choice, `/meet timezone ZONE`
+    TENANT = "tenant"  # the workspace's or server's default in the config
+    NONE = "none"  # nobody set one: UTC
+
+
 @dataclass(frozen=True)
 class PlatformFacts:
     """What the platform tells us about a user that the role policy may read."""
@@ -42,6 +51,8 @@ class PlatformFacts:
     permissions: frozenset[str] = frozenset()  # Discord permissions: administrator, manage_guild…
     groups: frozenset[str] = frozenset()  # Slack user group handles
     timezone: str | None = None  # IANA name, for reading and showing dates
+    # The platform's own unless `RolePolicy.local` filled `timezone` in from elsewhere.
+    timezone_from: ZoneSource = ZoneSource.PLATFORM
 
 
 @dataclass(frozen=True)

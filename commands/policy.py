@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from commands.model import ChatUser, Meeting, Platform, RoleDecision, Tenant
+from commands.model import ChatUser, Meeting, Platform, RoleDecision, Tenant, ZoneSource
 from providers.base import Role
 
 DISCORD_PERMISSIONS = (
@@ -184,12 +184,24 @@ class RolePolicy:
         override = self.tenants.get(tenant.key)
         return override.timezone if override is not None else None
 
-    def local(self, user: ChatUser) -> ChatUser:
-        """`user` with their tenant's time zone when the platform told us none."""
+    def zone_choice(self, user: ChatUser, own: str | None = None) -> tuple[str | None, ZoneSource]:
+        """The zone `user`'s dates are read in, and where it came from: the platform's, else
+        the one they set themselves (`own`), else their tenant's, else none (UTC)."""
+        if user.facts.timezone:
+            return user.facts.timezone, user.facts.timezone_from
+        if own:
+            return own, ZoneSource.USER
         zone = self.timezone(user.tenant)
-        if user.facts.timezone or zone is None:
+        if zone is not None:
+            return zone, ZoneSource.TENANT
+        return None, ZoneSource.NONE
+
+    def local(self, user: ChatUser, own: str | None = None) -> ChatUser:
+        """`user` with the zone `zone_choice` picks filled in, when the platform told us none."""
+        zone, source = self.zone_choice(user, own)
+        if zone == user.facts.timezone and source is user.facts.timezone_from:
             return user
-        return replace(user, facts=replace(user.facts, timezone=zone))
+        return replace(user, facts=replace(user.facts, timezone=zone, timezone_from=source))
 
     def default_provider(self, tenant: Tenant, fallback: str) -> str:
         override = self.tenants.get(tenant.key)

@@ -22,6 +22,7 @@ from commands.parsing import Invocation, parse, parse_options
 from commands.replies import ButtonAction, Reply, Visibility
 from commands.service import MeetingService
 from commands.spec import SUBCOMMANDS
+from commands.userzones import with_own_zone
 from providers.base import ProviderError
 
 log = logging.getLogger("meetbot.commands")
@@ -48,8 +49,8 @@ class CommandRouter:
     async def dispatch(self, user: ChatUser, where: Conversation, text: str) -> list[Reply]:
         """Run `/meet <text>` for `user` in `where`."""
         request_id = secrets.token_hex(4)
-        user = self.service.policy.local(user)
         try:
+            user = await self.local(user)
             invocation = parse(text, now=self.clock(), tz=cards.user_zone(user))
             handler = self.handlers.table[invocation.sub.name]
             return await handler(Context(user, where, invocation))
@@ -62,14 +63,19 @@ class CommandRouter:
     ) -> list[Reply]:
         """Run `/meet <name>` with typed options (Discord), with the same checks as text."""
         request_id = secrets.token_hex(4)
-        user = self.service.policy.local(user)
         try:
+            user = await self.local(user)
             invocation = parse_options(name, options, now=self.clock(), tz=cards.user_zone(user))
             handler = self.handlers.table[invocation.sub.name]
             return await handler(Context(user, where, invocation))
         except Exception as error:
             # Every failure must become a reply.
             return self.explain(error, request_id, user, where)
+
+    async def local(self, user: ChatUser) -> ChatUser:
+        """`user` with the zone their dates are read in: the platform's, else their own
+        (`/meet timezone`), else the tenant's."""
+        return await with_own_zone(self.service.store, self.service.policy, user)
 
     async def suggest(self, where: Conversation, typed: str, limit: int = 25) -> list[Meeting]:
         """Open meetings of the tenant whose title contains, or id starts with, `typed`."""
@@ -84,8 +90,8 @@ class CommandRouter:
     ) -> list[Reply]:
         """A Join or End button on a card: the same checks as the typed command."""
         request_id = secrets.token_hex(4)
-        user = self.service.policy.local(user)
         try:
+            user = await self.local(user)
             if action is ButtonAction.JOIN:
                 grant = await self.service.join(user, where, meeting_id)
                 return cards.join_replies(user, grant)

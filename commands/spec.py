@@ -277,6 +277,26 @@ MEET: tuple[Subcommand, ...] = (
         (_MEETING,),
     ),
     Subcommand(
+        "timezone",
+        "show the time zone your dates are read in, or set your own",
+        Access.ANYONE,
+        (
+            Option(
+                "zone",
+                Kind.TEXT,
+                "your zone: Europe/Berlin, a city such as Berlin, or reset",
+                positional=True,
+                metavar="ZONE",
+            ),
+        ),
+        examples=("/meet timezone", "/meet timezone Europe/Berlin", "/meet timezone reset"),
+        details=(
+            "Slack tells me each person's zone, and that one is used; Discord does not, so "
+            "there the zone you set is used, else the server's default, else UTC. "
+            "reset forgets yours."
+        ),
+    ),
+    Subcommand(
         "help",
         "this help, or the help of one subcommand",
         Access.ANYONE,

@@ -210,3 +210,17 @@ class JobRow(Base):
         # The claim reads pending jobs in due order.
         Index("ix_jobs_pending", "done_at", "due_at"),
     )
+
+
+# -- per-user time zones ------------------------------------------------------------------------
+
+
+class UserZoneRow(Base):
+    """The time zone a person chose for themselves (`/meet timezone`), by user key. Used when
+    their platform tells us none (Discord never does); the tenant's zone is the fallback."""
+
+    __tablename__ = "user_zones"
+
+    user_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))  # an IANA name, checked before it is stored
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)

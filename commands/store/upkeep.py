@@ -1,5 +1,5 @@
-"""The bot's own bookkeeping: DM channels, small values, reminders, and inbound requests
-already acted on (the replay guard)."""
+"""The bot's own bookkeeping: DM channels, small values, reminders, inbound requests
+already acted on (the replay guard), and the time zones people chose for themselves."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from commands.store.records import StoreBase, StoreError
 from commands.store.schema import (
     DmChannelRow,
     SeenRequestRow,
+    UserZoneRow,
     ValueRow,
 )
 
@@ -92,3 +93,30 @@ class UpkeepTables(StoreBase):
         except SQLAlchemyError as error:
             raise StoreError(f"cannot purge seen requests: {type(error).__name__}") from error
         return result.rowcount if isinstance(result, CursorResult) else 0
+
+    # -- per-user time zones -------------------------------------------------------------------
+
+    async def user_zone(self, user_key: str) -> str | None:
+        """The zone `user_key` chose (an IANA name), None when they chose none. One primary-key
+        read: it runs before every command of someone whose platform names no zone."""
+        async with self._sessions() as session:
+            row = await session.get(UserZoneRow, user_key)
+            return row.zone if row is not None else None
+
+    async def set_user_zone(self, user_key: str, zone: str, at: datetime) -> None:
+        """Remember `zone` (already checked to be an IANA name) as `user_key`'s own."""
+        async with self._sessions.begin() as session:
+            row = await session.get(UserZoneRow, user_key)
+            if row is None:
+                session.add(UserZoneRow(user_key=user_key, zone=zone, set_at=at))
+            else:
+                row.zone, row.set_at = zone, at
+
+    async def clear_user_zone(self, user_key: str) -> bool:
+        """Forget `user_key`'s own zone; True when there was one."""
+        async with self._sessions.begin() as session:
+            row = await session.get(UserZoneRow, user_key)
+            if row is None:
+                return False
+            await session.delete(row)
+            return True

@@ -84,6 +84,28 @@ async def test_a_scheduled_cards_start_shows_in_each_readers_own_zone(rig: Disco
     assert starts == f"<t:{epoch}:F> (<t:{epoch}:R>)"
 
 
+async def test_a_discord_user_sets_their_own_zone_and_their_dates_are_read_in_it(rig: DiscordRig):
+    # Discord tells us no one's zone: /meet timezone keeps the one a person names.
+    fake = rig.fake
+    asked = rig.command("timezone", {"zone": "Berlin"})
+    await fake.wait_until(lambda: bool(rig.followups(asked)))
+    said = rig.followups(asked)[0]
+    assert said["flags"] & EPHEMERAL
+    assert "Your time zone is now Europe/Berlin" in said["content"]
+
+    rig.command("create", {"title": "Review", "start": "2026-12-01 14:30"})
+    await fake.wait_until(lambda: bool(fake.messages_to(CHANNEL)))
+    fields = fake.messages_to(CHANNEL)[0]["embeds"][0]["fields"]
+    starts = next(f["value"] for f in fields if f["name"] == "Starts")
+    epoch = int(datetime(2026, 12, 1, 13, 30, tzinfo=UTC).timestamp())  # 14:30 in Berlin
+    assert starts == f"<t:{epoch}:F> (<t:{epoch}:R>)"
+
+    shown = rig.command("timezone", {})
+    await fake.wait_until(lambda: bool(rig.followups(shown)))
+    # Discord markdown is escaped: the parentheses come with backslashes.
+    assert r"Europe/Berlin \(set with /meet timezone\)" in rig.followups(shown)[0]["content"]
+
+
 async def test_join_button_works_for_each_presser_and_end_checks_roles(rig: DiscordRig):
     fake = rig.fake
     rig.command("create", {"title": "Standup"})

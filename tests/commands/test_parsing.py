@@ -144,8 +144,10 @@ HUGE = "1" + "0" * 310  # past the largest float
         (f"create Demo --duration {HUGE}h", "at most 7 days"),
         (f"create Demo --duration {HUGE}.5h", "at most 7 days"),
         (f"create Demo --duration {HUGE}h{HUGE}m", "at most 7 days"),
-        (f'create Demo --start "in {HUGE}h"', "at most 7 days"),
-        (f'create Demo --start "in {HUGE}"', "at most 7 days"),
+        # A start is not a duration: the seven-day cap is not its limit, a year ahead is.
+        (f'create Demo --start "in {HUGE}h"', "too long to be a date"),
+        (f'create Demo --start "in {HUGE}"', "too long to be a date"),
+        ('create Demo --start "in 999999h"', "at most a year ahead"),
         ("create Demo --remind \u00b2", "takes minutes"),  # a digit to isdigit(), not to int()
     ],
 )
