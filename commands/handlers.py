@@ -167,10 +167,13 @@ class Handlers:
                 if lead
                 else " No reminder will be posted (--remind MINUTES asks for one)."
             )
+            start = meeting.schedule.start
+            soon = start is not None and start - self.service.early_join <= self.service.clock()
+            when = "now" if soon else "when it is time (you may open it early)"
             replies.append(
                 Reply(
                     f"Scheduled. You moderate {meeting.title}; /meet join {meeting.id} (or the "
-                    f"Join button) gives you your link when it is time.{reminder}",
+                    f"Join button) gives you your link {when}.{reminder}",
                     Visibility.EPHEMERAL,
                 )
             )

@@ -28,6 +28,8 @@ from providers.base import ProviderError
 
 log = logging.getLogger("meetbot.schedule")
 
+JUST_INVITED = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class Post:
@@ -87,7 +89,9 @@ class JobHandlers:
             return self._done(job, now)
         reminder = self.reminder(meeting, occurrence, now, late=late > timedelta(minutes=1))
         posts = [Post(meeting, reminder)]
-        posts += [Post(meeting, dm) for dm in self.invitations(meeting, occurrence, now)]
+        if now - meeting.created_at > JUST_INVITED:
+            # (Invitees who got their invitation a moment ago need no reminder DM on top.)
+            posts += [Post(meeting, dm) for dm in self.invitations(meeting, occurrence, now)]
         return Outcome(posts, self._finisher(job, now), post_first=True)
 
     def reminder(
