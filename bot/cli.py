@@ -179,18 +179,21 @@ async def slack_manifest(args: argparse.Namespace) -> int:
 
 async def discord_invite(args: argparse.Namespace) -> int:
     application_id = args.application_id
-    if application_id is None and args.config:
+    events = False
+    if args.config:
         config = _config(args.config, "discord-invite")
         if config is None:
             return 2
-        application_id = config.discord.application_id if config.discord else None
+        if application_id is None and config.discord is not None:
+            application_id = config.discord.application_id
+        events = config.discord_events_anywhere()
     if application_id is None:
         print(
             "meetbot discord-invite: give --application-id or a config with a discord section",
             file=sys.stderr,
         )
         return 2
-    print(invite_url(application_id))
+    print(invite_url(application_id, events=events))
     return 0
 
 

@@ -146,6 +146,9 @@ class DiscordConfig(_Section):
     api_url: str | None = None
     # For bots in 1000+ servers: run every shard in this process (AutoShardedClient).
     sharded: bool = False
+    # Mirror scheduled meetings as Discord scheduled events in every server, unless a server's
+    # `tenants."discord:ID".discord_events` says otherwise.
+    events: bool = False
 
 
 class StorageConfig(_Section):
@@ -180,10 +183,27 @@ class Config(_Section):
     @field_validator("tenants")
     @classmethod
     def _tenant_keys(cls, tenants: dict[str, TenantOverride]) -> dict[str, TenantOverride]:
-        for key in tenants:
+        for key, override in tenants.items():
             if not _TENANT_KEY.match(key):
                 raise ValueError(f"tenant keys look like slack:T0123 or discord:81234, not {key!r}")
+            if override.discord_events is not None and not key.startswith("discord:"):
+                raise ValueError(f"{key}: discord_events is for Discord servers (discord:ID) only")
         return tenants
+
+    def discord_events(self, tenant_key: str) -> bool:
+        """Whether scheduled meetings of this Discord server are mirrored as its events."""
+        if self.discord is None:
+            return False
+        override = self.tenants.get(tenant_key)
+        if override is not None and override.discord_events is not None:
+            return override.discord_events
+        return self.discord.events
+
+    def discord_events_anywhere(self) -> bool:
+        """Whether any server mirrors events (the invite then asks for the permission)."""
+        if self.discord is None:
+            return False
+        return self.discord.events or any(o.discord_events for o in self.tenants.values())
 
     def secrets(self) -> list[str]:
         """The value of every secret in the configuration, for the log's redactor."""

@@ -12,7 +12,7 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
-from adapters.discord import DiscordAdapter, use_api_base
+from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service
 from bot.config import Config, DiscordConfig, SlackConfig
@@ -110,6 +110,14 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
+            if config.discord_events_anywhere():
+                mirror = EventMirror(
+                    discord_adapter.client,
+                    store,
+                    utc_now,
+                    enabled=lambda tenant: config.discord_events(tenant.key),
+                )
+                service.observers.add(mirror)
         scheduler = JobLoop(
             JobHandlers(service),
             announcers,

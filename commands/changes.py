@@ -87,6 +87,7 @@ class MeetingChanges:
                 # lost): our record must not outlive it.
                 log.info("meeting %s was already gone on %s", meeting.id, meeting.provider)
         await self.store.delete_meeting(meeting.tenant, meeting.id)
+        await self.service.observers.deleted(meeting)
         return meeting
 
     async def update(
@@ -99,4 +100,5 @@ class MeetingChanges:
         room = await provider.update_room(meeting.room, update)
         meeting = meeting.evolve(room=room, title=update.title or meeting.title)
         await self.store.update_meeting(meeting)
+        await self.service.observers.changed(meeting)
         return meeting

@@ -138,6 +138,9 @@ class TenantOverride(_Frozen):
     # For people whose platform tells us no time zone (Discord never does): the zone their
     # dates are read and shown in. IANA name, e.g. Europe/Berlin.
     timezone: str | None = None
+    # Discord servers only: mirror scheduled meetings as Discord scheduled events (None: the
+    # `discord.events` default).
+    discord_events: bool | None = None
 
     @field_validator("timezone")
     @classmethod

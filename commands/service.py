@@ -30,6 +30,7 @@ from commands.model import (
     Schedule,
     Tenant,
 )
+from commands.observers import Observers
 from commands.policy import RolePolicy
 from commands.schedule import occurrences
 from commands.schedule.planner import Timing, planned, planned_now
@@ -116,6 +117,7 @@ class MeetingService:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
         timing: Timing | None = None,
         nudge: Callable[[], None] = lambda: None,
+        observers: Observers | None = None,
     ) -> None:
         if default_provider not in providers:
             raise ValueError(f"default provider {default_provider!r} is not configured")
@@ -133,6 +135,8 @@ class MeetingService:
         # Tells the scheduler a job is due now (a reminder inside its lead), so it need not
         # wait for its next round.
         self.nudge = nudge
+        # Told of each step of a meeting's life once it is recorded (a platform's mirror).
+        self.observers = observers or Observers()
 
     @property
     def early_join(self) -> timedelta:
@@ -250,6 +254,7 @@ class MeetingService:
         if request.start is not None:
             # Scheduled, even if it starts in a minute: it opens at its time (or when a
             # moderator joins early), and its reminder is a job like any other.
+            await self.observers.scheduled(meeting)
             return Created(meeting, not_applied=not_applied)
         try:
             grant = await self.join_meeting(user, meeting)
@@ -372,6 +377,7 @@ class MeetingService:
         await self.store.add_session(
             meeting.id, SessionEntry(session_id=session_id, started_at=now)
         )
+        await self.observers.opened(running)
         return running
 
     # -- end -----------------------------------------------------------------------------------
@@ -425,6 +431,7 @@ class MeetingService:
         for session in await self.store.sessions(meeting.tenant, meeting.id):
             if session.ended_at is None:
                 await self.store.end_session(meeting.id, session.session_id, now, links)
+        await self.observers.ended(after)
         return after
 
     async def keep_attendance(self, meeting: Meeting) -> list[Attendee]:

@@ -442,11 +442,15 @@ def _embed(card: Card) -> discord.Embed:
     return embed
 
 
-def invite_url(application_id: int) -> str:
-    """OAuth2 URL that adds the bot with `bot` + `applications.commands` and the least it needs."""
+def invite_url(application_id: int, *, events: bool = False) -> str:
+    """OAuth2 URL that adds the bot with `bot` + `applications.commands` and the least it needs;
+    with `events` (a server mirrors meetings as scheduled events), also Create Events (which
+    the API asks for to make one) and Manage Events (which discord.py documents for editing)."""
     permissions = discord.Permissions(
         view_channel=True, send_messages=True, embed_links=True, read_message_history=True
     )
+    if events:
+        permissions.update(create_events=True, manage_events=True)
     return discord.utils.oauth_url(
         application_id, permissions=permissions, scopes=("bot", "applications.commands")
     )

@@ -103,6 +103,7 @@ class ScheduleChanges:
             changed = meeting.evolve(schedule=shown)
             if not await unit.update_meeting_if(changed, meeting.state):
                 raise MeetingChanged(meeting.id)
+        await self.service.observers.changed(changed)  # e.g. a Discord event moves with it
         return changed
 
     async def cancel(
@@ -138,6 +139,10 @@ class ScheduleChanges:
                     after = meeting.evolve(schedule=schedule)
             if not await unit.update_meeting_if(after, meeting.state):
                 raise MeetingChanged(meeting.id)
+        if after.state is MeetingState.ENDED:
+            await self.service.observers.ended(after)
+        else:
+            await self.service.observers.changed(after)
         return Cancelled(after, tuple(o.starts_at for o in chosen), series)
 
 

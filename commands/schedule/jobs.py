@@ -158,6 +158,9 @@ class JobHandlers:
                 if not busy and meeting.schedule.start != occurrence.starts_at:
                     moved = replace(meeting.schedule, start=occurrence.starts_at)
                     await unit.update_meeting_if(meeting.evolve(schedule=moved), meeting.state)
+            if not busy:
+                opened = replace(meeting.schedule, start=occurrence.starts_at)
+                await self.service.observers.opened(meeting.evolve(schedule=opened))
 
         if busy:
             return Outcome(record=record)
@@ -194,6 +197,7 @@ class JobHandlers:
                 await unit.finish(job, now)
                 after = await occurrences.ended(unit, meeting, now, missed=True)
                 await unit.update_meeting_if(after, meeting.state)
+            await self.service.observers.ended(after)
 
         return Outcome(record=record)
 

@@ -51,6 +51,11 @@ class UpkeepTables(StoreBase):
             else:
                 row.value = value
 
+    async def delete_value(self, key: str) -> None:
+        """Forget a value (nothing happens when there is none)."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(ValueRow).where(ValueRow.key == key))
+
     # -- replay guard: inbound requests already acted on ---------------------------------------
 
     async def claim_requests(self, keys: Mapping[str, datetime]) -> set[str]:

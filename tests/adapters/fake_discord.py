@@ -4,6 +4,13 @@
 and answers with the shapes discord.py parses. `closed_dms` holds user ids whose DMs answer
 403 code 50007; `members` maps (guild, user) to member payloads for REST member fetches.
 
+Guild scheduled events are kept in `events` (id -> payload) and checked as Discord documents
+them: an EXTERNAL event needs a location (1-100 characters) and an end after its start, a name
+of 1-100 characters, and only SCHEDULED -> ACTIVE -> COMPLETED or SCHEDULED -> CANCELED. With
+`clock` set, a start must be in the future, and events start and complete at their times by
+themselves, as Discord does for external events. `refuse_events` answers every event call with
+403 Missing Permissions (a bot invited without the permission).
+
 `/gateway/bot` names a websocket here that says HELLO, answers heartbeats, answers IDENTIFY
 with READY (recorded as a request `GATEWAY IDENTIFY`), and sends whatever `dispatch` is given,
 so a client started with `client.start(token)` runs exactly as it would against Discord.
@@ -16,6 +23,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -44,6 +52,9 @@ class FakeDiscord:
     refuse_login: bool = False  # answer the login call as Discord does a wrong token
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refuse_events: bool = False
+    clock: Callable[[], datetime] | None = None
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(990000000000000001))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -101,6 +112,9 @@ class FakeDiscord:
         if path == "/gateway/bot":
             limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
             return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        parts = path.strip("/").split("/")
+        if parts[0] == "guilds" and len(parts) in (3, 4) and parts[2] == "scheduled-events":
+            return self._scheduled_event(request.method, parts[1], parts[3:], body)
         return self._answer(request.method, path, body)
 
     # -- gateway ------------------------------------------------------------------------------
@@ -223,6 +237,96 @@ class FakeDiscord:
             return _json(guild_payload(parts[1]))
         return _json({"code": 0, "message": f"fake has no {method} {path}"}, 404)
 
+    # -- guild scheduled events ---------------------------------------------------------------
+
+    def events_of(self, guild_id: str) -> list[dict[str, Any]]:
+        """The guild's events as Discord holds them now (statuses moved on by `clock`)."""
+        self._automate()
+        return [e for e in self.events.values() if e["guild_id"] == guild_id]
+
+    def _automate(self) -> None:
+        """External events begin at their start and complete at their end by themselves."""
+        if self.clock is None:
+            return
+        now = self.clock()
+        for event in self.events.values():
+            if event["status"] == 1 and _time(event["scheduled_start_time"]) <= now:
+                event["status"] = 2
+            if event["status"] == 2 and _time(event["scheduled_end_time"]) <= now:
+                event["status"] = 3
+
+    def _scheduled_event(
+        self, method: str, guild_id: str, rest: list[str], body: Any
+    ) -> web.Response:
+        if self.refuse_events:
+            return _json({"code": 50013, "message": "Missing Permissions"}, 403)
+        self._automate()
+        if not rest and method == "POST":
+            return self._create_event(guild_id, body)
+        event = self.events.get(rest[0]) if rest else None
+        if event is None or event["guild_id"] != guild_id:
+            return _json({"code": 10070, "message": "Unknown Guild Scheduled Event"}, 404)
+        if method == "GET":
+            return _json(event)
+        if method == "DELETE":
+            del self.events[event["id"]]
+            return web.Response(status=204)
+        return self._edit_event(event, body)
+
+    def _create_event(self, guild_id: str, body: dict[str, Any]) -> web.Response:
+        event = {
+            "id": str(next(self._ids)),
+            "guild_id": guild_id,
+            "channel_id": None,
+            "creator_id": BOT_USER["id"],
+            "creator": BOT_USER,
+            "description": None,
+            "entity_id": None,
+            "entity_metadata": None,
+            "image": None,
+            "user_count": 0,
+            "status": 1,
+        } | body
+        problem = self._invalid_event(event, starts=True)
+        if problem:
+            return _invalid(problem)
+        self.events[event["id"]] = event
+        return _json(event)
+
+    def _edit_event(self, event: dict[str, Any], body: dict[str, Any]) -> web.Response:
+        if "status" in body and (event["status"], body["status"]) not in _STATUS_MOVES:
+            return _invalid(f"status cannot go from {event['status']} to {body['status']}")
+        if event["status"] != 1 and "scheduled_start_time" in body:
+            return _invalid("the start of an event that began cannot change")
+        changed = event | body
+        problem = self._invalid_event(changed, starts="scheduled_start_time" in body)
+        if problem:
+            return _invalid(problem)
+        self.events[event["id"]] = changed
+        return _json(changed)
+
+    def _invalid_event(self, event: dict[str, Any], *, starts: bool) -> str | None:
+        """What Discord would refuse in `event` (`starts`: its start is being set)."""
+        location = (event.get("entity_metadata") or {}).get("location") or ""
+        start = _time(event["scheduled_start_time"])
+        end = event.get("scheduled_end_time")
+        checks = [
+            (1 <= len(event.get("name") or "") <= 100, "name must be 1-100 characters"),
+            (
+                event.get("entity_type") == 3 and event.get("channel_id") is None,
+                "meetbot makes EXTERNAL events only, without a channel",
+            ),
+            (1 <= len(location) <= 100, "an external event needs a location of 1-100 characters"),
+            (len(event.get("description") or "") <= 1000, "description: at most 1000 characters"),
+            (bool(end), "an external event needs scheduled_end_time"),
+            (not end or _time(end) > start, "the end must be after the start"),
+            (
+                not starts or self.clock is None or start > self.clock(),
+                "Cannot schedule event in the past",
+            ),
+        ]
+        return next((problem for fine, problem in checks if not fine), None)
+
     def _message(self, channel_id: str, body: Any, message_id: str | None = None) -> dict[str, Any]:
         body = body if isinstance(body, dict) else {}
         return {
@@ -243,6 +347,18 @@ class FakeDiscord:
             "components": [],
             "type": 0,
         }
+
+
+# Discord's valid status transitions: SCHEDULED -> ACTIVE -> COMPLETED, SCHEDULED -> CANCELED.
+_STATUS_MOVES = {(1, 2), (2, 3), (1, 4)}
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _invalid(problem: str) -> web.Response:
+    return _json({"code": 50035, "message": f"Invalid Form Body: {problem}"}, 400)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -270,6 +270,23 @@ def test_invite_url_asks_for_the_bot_and_commands_scopes():
     assert not permissions.administrator
 
 
+def test_the_invite_asks_for_events_permissions_only_when_they_are_on():
+    def permissions(url: str) -> discord.Permissions:
+        return discord.Permissions(int(parse_qs(urlsplit(url).query)["permissions"][0]))
+
+    off = permissions(invite_url(int(APP_ID)))
+    on = permissions(invite_url(int(APP_ID), events=True))
+    assert not off.manage_events
+    assert not off.create_events
+    assert on.manage_events
+    assert on.create_events
+    assert on.send_messages
+    assert not on.administrator
+    assert (
+        on.value & ~off.value == discord.Permissions(manage_events=True, create_events=True).value
+    )
+
+
 async def test_autocomplete_offers_this_servers_open_meetings(rig: DiscordRig):
     rig.command("create", {"title": "Algebra 101"})
     await rig.fake.wait_until(lambda: bool(rig.fake.messages_to(CHANNEL)))

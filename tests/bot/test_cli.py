@@ -10,7 +10,9 @@ import re
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import discord
 import httpx
 import pytest
 
@@ -261,3 +263,24 @@ def test_now_must_be_an_iso_moment(capsys):
     with pytest.raises(SystemExit):
         cli.main(["demo", "--now", "next tuesday"])
     assert "is not an ISO date and time" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("events", [False, True])
+async def test_discord_invite_asks_for_events_only_when_a_server_mirrors_them(
+    tmp_path, capsys, events
+):
+    config = tmp_path / "discord.yaml"
+    config.write_text(
+        "providers:\n"
+        "  bigbluebutton: {url: 'https://b.example/bigbluebutton/api', secret: s}\n"
+        "discord: {token: t, application_id: 42}\n"
+        + (f'tenants:\n  "discord:7": {{discord_events: {str(events).lower()}}}\n')
+    )
+    args = argparse.Namespace(config=str(config), application_id=None)
+    assert await cli.discord_invite(args) == 0
+    url = capsys.readouterr().out.strip()
+    query = parse_qs(urlsplit(url).query)
+    assert query["client_id"] == ["42"]
+    permissions = discord.Permissions(int(query["permissions"][0]))
+    assert permissions.manage_events is events
+    assert permissions.create_events is events

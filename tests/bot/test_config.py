@@ -164,3 +164,35 @@ def test_example_discord_section():
     assert config.discord is not None
     assert config.discord.guilds == [812345678901234567]
     assert "discord-token-1" not in repr(config)
+
+
+DISCORD = MINIMAL + "discord: {token: t, application_id: 1, events: %s}\n"
+
+
+def test_discord_events_have_a_default_and_a_per_server_switch():
+    config = parse_config(
+        DISCORD % "false"
+        + "tenants:\n"
+        + '  "discord:11": {discord_events: true}\n'
+        + '  "discord:22": {timezone: Europe/Berlin}\n',
+        env={},
+    )
+    assert config.discord_events("discord:11")
+    assert not config.discord_events("discord:22"), "the default: off"
+    assert not config.discord_events("discord:33")
+    assert config.discord_events_anywhere()
+
+    everywhere = parse_config(
+        DISCORD % "true" + 'tenants:\n  "discord:22": {discord_events: false}\n', env={}
+    )
+    assert everywhere.discord_events("discord:33")
+    assert not everywhere.discord_events("discord:22")
+    assert everywhere.discord_events_anywhere()
+
+    assert not parse_config(DISCORD % "false", env={}).discord_events_anywhere()
+    assert not parse_config(MINIMAL, env={}).discord_events_anywhere(), "no discord section"
+
+
+def test_discord_events_on_a_slack_workspace_are_refused():
+    with pytest.raises(ConfigError, match=r"slack:T1: discord_events is for Discord servers"):
+        parse_config(MINIMAL + 'tenants:\n  "slack:T1": {discord_events: true}\n', env={})
