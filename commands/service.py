@@ -387,6 +387,11 @@ class MeetingService:
         if meeting.state is MeetingState.ENDED:
             raise CommandError(f"{meeting.title} has already ended.")
         self.require_moderator(user, meeting, "end")
+        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.rrule:
+            raise CommandError(
+                f"{meeting.title} is not running now. /meet cancel {meeting.id} skips its next "
+                "occurrence; /meet cancel --series ends the series."
+            )
         try:
             return await self.end_meeting(meeting)
         except (ProviderError, MeetingChanged):

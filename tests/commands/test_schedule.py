@@ -306,3 +306,11 @@ async def test_cancel_skips_the_next_occurrence_or_ends_the_series(bench: Bench)
     assert meeting.state is MeetingState.ENDED
     assert await bench.store.pending_jobs(mid) == []
     assert "has no occurrence still to come" in texts(await bench.say(alice, f"cancel {mid}"))
+
+
+async def test_end_of_a_series_that_is_not_running_points_to_cancel(bench: Bench):
+    alice = person("alice")
+    await bench.say(alice, 'create Daily --start "tomorrow 9:00" --repeat daily')
+    said = texts(await bench.say(alice, "end Daily"))
+    assert "is not running now" in said
+    assert "/meet cancel" in said
