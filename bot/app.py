@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.config import ProviderName, ProvidersConfig, RemindersConfig
+from commands.lifecycle.urls import CallbackUrls
 from commands.policy import RolePolicy
 from commands.schedule.planner import Timing
 from commands.service import MeetingService
@@ -62,6 +63,7 @@ def build_service(
     reminders: RemindersConfig,
     clock: Callable[[], datetime],
     nudge: Callable[[], None] = lambda: None,
+    callbacks: CallbackUrls | None = None,
 ) -> MeetingService:
     return MeetingService(
         providers=providers,
@@ -71,6 +73,7 @@ def build_service(
         clock=clock,
         timing=timing_of(reminders),
         nudge=nudge,
+        callbacks=callbacks,
     )
 
 

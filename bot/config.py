@@ -151,6 +151,26 @@ class DiscordConfig(_Section):
     events: bool = False
 
 
+class ServerConfig(_Section):
+    """The inbound HTTP server: provider callbacks and /healthz."""
+
+    # The port to listen on; none: no server (providers are then polled).
+    port: int | None = Field(default=None, ge=0, le=65535)
+    # Where providers reach that port from outside (behind the operator's proxy), e.g.
+    # https://bot.example.org; without it no callback URL is handed to a provider.
+    public_url: str | None = None
+    host: str = "0.0.0.0"  # noqa: S104 - behind the operator's proxy
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        return _http_url(url) if url is not None else None
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.public_url is not None and self.port is None:
+            raise ValueError("public_url needs port: the server it points at")
+
+
 class StorageConfig(_Section):
     url: str = "sqlite:///meetbot.db"
 
@@ -174,6 +194,7 @@ _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 class Config(_Section):
     providers: ProvidersConfig
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +18,12 @@ from typing import TextIO
 
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service
-from bot.config import Config, ProvidersConfig, RemindersConfig
+from bot.config import Config, ProvidersConfig, RemindersConfig, ServerConfig
 from bot.scheduler import JobLoop
+from bot.server import InboundServer
 from bot.simulated import SimulatedProviders
+from commands.lifecycle.callbacks import ProviderCallbacks
+from commands.lifecycle.urls import CallbackUrls
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.router import CommandRouter
@@ -61,14 +64,24 @@ async def run_console(
     source: TextIO,
     out: TextIO,
     now: datetime | None = None,
+    server: ServerConfig | None = None,
+    before_close: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """The terminal chat against the configured providers, until the input ends. What the
     clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
-    on the real clock as it comes, or, with `now`, on a simulated clock that `/wait` moves."""
+    on the real clock as it comes, or, with `now`, on a simulated clock that `/wait` moves.
+    With a `server`, providers call back (a meeting ended inside, a recording ready), and
+    what they say is posted too. `before_close` runs once the input has ended."""
     providers = build_providers(providers_config)
     store = await MeetingStore.open(storage_url)
     clock: Callable[[], datetime] = utc_now if now is None else SimulatedClock(now)
+    inbound = InboundServer() if server is not None and server.port is not None else None
     try:
+        callbacks = None
+        if inbound is not None and server is not None and server.port is not None:
+            port = await inbound.start(server.host, server.port)
+            public = server.public_url or f"http://{_reachable(server.host)}:{port}"
+            callbacks = CallbackUrls(public)
         service = build_service(
             providers,
             store,
@@ -76,6 +89,7 @@ async def run_console(
             default_provider=providers_config.default_name(),
             reminders=reminders,
             clock=clock,
+            callbacks=callbacks,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
@@ -89,19 +103,28 @@ async def run_console(
             watch=MeetingWatch(service, policy),
         )
         service.nudge = loop.nudge
+        if inbound is not None:
+            inbound.callbacks = ProviderCallbacks(service)
+            inbound.announcers = {Platform.CONSOLE: chat}
         if simulated is not None:
             chat.waiter = TimeMachine(simulated, loop, store, chat)
             chat.after_command = loop.run_due  # what came due at once (a reminder in its lead)
             await chat.run(stdin_lines(source))
+            if before_close is not None:
+                await before_close()
             return
         stop = asyncio.Event()
         posting = asyncio.create_task(loop.run(stop))
         try:
             await chat.run(stdin_lines(source))
+            if before_close is not None:
+                await before_close()
         finally:
             stop.set()
             await posting
     finally:
+        if inbound is not None:
+            await inbound.close()
         await store.close()
         for provider in providers.values():
             await provider.aclose()
@@ -131,6 +154,11 @@ class TimeMachine:
         await self.loop.tick()
 
 
+def _reachable(host: str) -> str:
+    """The address a local provider reaches a server listening on `host` at."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - a comparison
+
+
 async def console(
     config: Config,
     *,
@@ -146,6 +174,7 @@ async def console(
         source=source,
         out=out,
         now=now,
+        server=config.server,
     )
     return 0
 
@@ -166,5 +195,9 @@ async def demo(
             source=source,
             out=out,
             now=now,
+            # The simulated BigBlueButton calls back as a real server does: a meeting ended
+            # inside the room, a recording processed. The demo waits for those it started.
+            server=ServerConfig(port=0, host="127.0.0.1"),
+            before_close=sims.bigbluebutton.callbacks.settle,
         )
     return 0

@@ -30,6 +30,7 @@ _CANNOT = {
     Capability.DELETE: "{p} cannot delete a meeting.",
     Capability.LIST_ROOMS: "{p} cannot list the meetings on its server.",
     Capability.ROLES: "{p} gives a moderator link to the host only.",
+    Capability.CALLBACKS: "{p} does not call back when a meeting ends; it is asked instead.",
 }
 
 

@@ -15,11 +15,12 @@ import logging
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from commands.errors import CommandError, NotSupported, PermissionDenied
 from commands.finder import find_meeting
+from commands.lifecycle.urls import TOKEN_KEY, CallbackUrls
 from commands.limits import cannot, provider_label
 from commands.model import (
     ChatUser,
@@ -118,6 +119,7 @@ class MeetingService:
         timing: Timing | None = None,
         nudge: Callable[[], None] = lambda: None,
         observers: Observers | None = None,
+        callbacks: CallbackUrls | None = None,
     ) -> None:
         if default_provider not in providers:
             raise ValueError(f"default provider {default_provider!r} is not configured")
@@ -128,6 +130,8 @@ class MeetingService:
         self.clock = clock
         self.new_id = new_id
         self.timing = timing or Timing()
+        # Where providers that call back (BigBlueButton) reach this bot; None: they are polled.
+        self.callbacks = callbacks
         # meeting id -> the lock of its opening (dropped with the last holder)
         self._opening: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -202,17 +206,11 @@ class MeetingService:
 
         now = self.clock()
         meeting_id = self.new_id()
-        spec = RoomSpec(
-            meeting_id=meeting_id,
-            tenant=where.tenant.key,
-            title=request.title,
-            host=self.participant(user),
-            settings=settings,
-            welcome=welcome,
-            start=request.start,
-            duration_minutes=request.duration_minutes,
-        )
+        spec, token = self._spec(provider, meeting_id, user=user, where=where, request=request)
+        spec = replace(spec, settings=settings, welcome=welcome)
         room = await provider.create_room(spec)
+        if token is not None:
+            room = room.evolve(extra={**room.extra, TOKEN_KEY: token})
         meeting = Meeting(
             id=meeting_id,
             tenant=where.tenant,
@@ -265,6 +263,34 @@ class MeetingService:
             stored = await self.store.get_meeting(meeting.tenant, meeting.id)
             return Created(stored or meeting, not_applied=not_applied, problem=error)
         return Created(grant.meeting, grant, not_applied)
+
+    def _spec(
+        self,
+        provider: MeetingProvider,
+        meeting_id: str,
+        *,
+        user: ChatUser,
+        where: Conversation,
+        request: CreateRequest,
+    ) -> tuple[RoomSpec, str | None]:
+        """What to ask the provider for, with the URLs it calls back (and their token) when
+        it calls back and this bot can be reached."""
+        token, end_url, recording_url = None, None, None
+        if self.callbacks is not None and Capability.CALLBACKS in provider.capabilities:
+            token = self.callbacks.new_token()
+            end_url = self.callbacks.ended(provider.name, meeting_id, token)
+            recording_url = self.callbacks.recording(provider.name, meeting_id)
+        spec = RoomSpec(
+            meeting_id=meeting_id,
+            tenant=where.tenant.key,
+            title=request.title,
+            host=self.participant(user),
+            start=request.start,
+            duration_minutes=request.duration_minutes,
+            end_callback_url=end_url,
+            recording_ready_url=recording_url,
+        )
+        return spec, token
 
     @staticmethod
     def _not_applied(provider: MeetingProvider, request: CreateRequest) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from providers.base import (
     MeetingSettings,
     Participant,
     Recording,
+    RecordingReady,
     Room,
     RoomStatus,
     RoomSummary,
@@ -109,3 +110,6 @@ class ProviderClient:
 
     async def list_rooms(self) -> list[RoomSummary]:
         raise self._unsupported("list_rooms", Capability.LIST_ROOMS)
+
+    def read_recording_ready(self, signed: str) -> RecordingReady:
+        raise self._unsupported("read_recording_ready", Capability.CALLBACKS)

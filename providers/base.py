@@ -48,6 +48,7 @@ __all__ = [
     "ProviderUnavailable",
     "ProviderUnsupported",
     "Recording",
+    "RecordingReady",
     "Role",
     "Room",
     "RoomSpec",
@@ -83,6 +84,7 @@ class Capability(StrEnum):
     UPDATE = "changing a meeting"
     LIVE_UPDATE = "changing a running meeting's settings"  # else they apply from the next session
     REMOVE_PARTICIPANT = "removing a participant"
+    CALLBACKS = "calling back when a meeting ends or a recording is ready"
     DELETE = "deleting a meeting"
     LIST_ROOMS = "listing meetings on the server"
     ROLES = "moderator links for anyone but the host"
@@ -165,6 +167,19 @@ class RoomSpec:
     language: str | None = None
     description: str | None = None
     logout_url: str | None = None
+    # Where the provider may tell us of the meeting's end and of a recording that is ready
+    # (BigBlueButton's meta_endCallbackUrl and meta_bbb-recording-ready-url); carried in the
+    # room, so every later create sends them again.
+    end_callback_url: str | None = None
+    recording_ready_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingReady:
+    """A provider's signed word that a meeting's recording was processed."""
+
+    room_id: str
+    recording_id: str
 
 
 @dataclass(frozen=True)
@@ -359,6 +374,11 @@ class MeetingProvider(Protocol):
     async def delete_room(self, room: Room) -> None: ...
 
     async def list_rooms(self) -> list[RoomSummary]: ...
+
+    def read_recording_ready(self, signed: str) -> RecordingReady:
+        """Verify a recording-ready callback's signed payload; `ProviderAuthError` when its
+        signature is not the provider's (forged, altered, unsigned)."""
+        ...
 
     async def aclose(self) -> None:
         """Close the pooled HTTP client, if this provider owns it."""

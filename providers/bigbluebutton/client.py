@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from functools import cached_property
 
+import jwt
+
 from providers.base import (
     Attendee,
     Capability,
@@ -20,6 +22,7 @@ from providers.base import (
     Participant,
     ProviderHealth,
     Recording,
+    RecordingReady,
     Role,
     Room,
     RoomSpec,
@@ -44,6 +47,10 @@ from providers.errors import (
 # Our meeting id and tenant travel as create metadata (sent as meta_<name>; BBB lower-cases it).
 META_MEETING_ID = "meetbot-meeting-id"
 META_TENANT = "meetbot-tenant"
+# The server calls these back (reference/providers.md, metadata).
+META_END_CALLBACK = "endCallbackUrl"
+META_RECORDING_READY = "bbb-recording-ready-url"
+END_URL, RECORDING_URL = "end_callback_url", "recording_ready_url"  # keys in Room.extra
 
 
 def meeting_name(title: str, operation: str) -> str:
@@ -74,6 +81,7 @@ class BigBlueButtonClient(BigBlueButtonApi):
             Capability.UPDATE,
             Capability.LIST_ROOMS,
             Capability.ROLES,
+            Capability.CALLBACKS,
         }
     )
 
@@ -147,6 +155,9 @@ class BigBlueButtonClient(BigBlueButtonApi):
         metadata = {META_MEETING_ID: room.room_id}
         if "tenant" in room.extra:
             metadata[META_TENANT] = room.extra["tenant"]
+        for key, meta in ((END_URL, META_END_CALLBACK), (RECORDING_URL, META_RECORDING_READY)):
+            if room.extra.get(key):
+                metadata[meta] = room.extra[key]
         duration = room.extra.get("duration")
         result = await self.create(
             room.room_id,
@@ -292,6 +303,23 @@ class BigBlueButtonClient(BigBlueButtonApi):
             settings=update.settings or room.settings,
         )
 
+    def read_recording_ready(self, signed: str) -> RecordingReady:
+        """BigBlueButton signs a recording-ready callback with the shared secret (JWT, HS256):
+        only that algorithm and that key are accepted, so an unsigned (`alg: none`), altered
+        or otherwise signed payload is refused."""
+        try:
+            claims = jwt.decode(signed, self._secret, algorithms=["HS256"], options={"require": []})
+        except jwt.PyJWTError as error:
+            raise ProviderAuthError(
+                NAME,
+                "recording_ready",
+                f"the callback's signature is not valid ({type(error).__name__})",
+            ) from None
+        meeting_id, record_id = claims.get("meeting_id"), claims.get("record_id")
+        if not isinstance(meeting_id, str) or not isinstance(record_id, str):
+            raise ProviderAuthError(NAME, "recording_ready", "the callback names no recording")
+        return RecordingReady(meeting_id, record_id)
+
     async def list_rooms(self) -> list[RoomSummary]:
         return [
             RoomSummary(
@@ -311,6 +339,10 @@ def _playback_url(recording: responses.RecordingInfo) -> str | None:
 
 def _extra(spec: RoomSpec) -> dict[str, str]:
     extra = {"tenant": spec.tenant}
+    if spec.end_callback_url:
+        extra[END_URL] = spec.end_callback_url
+    if spec.recording_ready_url:
+        extra[RECORDING_URL] = spec.recording_ready_url
     if spec.logout_url:
         extra["logout_url"] = spec.logout_url
     if spec.duration_minutes:

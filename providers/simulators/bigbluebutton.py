@@ -30,6 +30,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from aiohttp import web
 
 from providers.simulators._server import Simulator
+from providers.simulators.bbb_callbacks import CallbackSender
 
 API = "/bigbluebutton/api"
 ALGORITHM_BY_LENGTH = {40: "sha1", 64: "sha256", 96: "sha384", 128: "sha512"}
@@ -107,6 +108,8 @@ class BigBlueButtonSimulator(Simulator):
         self._pending: dict[str, tuple[str, int, SimAttendee]] = {}
         self._last_create = 0
         self._origin = "http://127.0.0.1"  # scheme://host of the last API request
+        # The calls a real server makes back (end, recording ready); knob: processing_seconds.
+        self.callbacks = CallbackSender(secret)
 
     def _create_time(self) -> int:
         # Strictly increasing, so a meeting re-created within a millisecond is a new session.
@@ -114,6 +117,7 @@ class BigBlueButtonSimulator(Simulator):
         return self._last_create
 
     def reset(self) -> None:
+        self.callbacks.cancel()
         self.meetings.clear()
         self.recordings.clear()
         self.received.clear()
@@ -123,6 +127,8 @@ class BigBlueButtonSimulator(Simulator):
         app.router.add_get(API, self._version)
         app.router.add_get(API + "/", self._version)
         app.router.add_route("*", API + "/{call}", self._api)
+        # Not the API: a moderator pressing "End meeting" inside the room (for the demo, curl).
+        app.router.add_post("/_sim/end/{meeting}", self._end_inside)
         app.router.add_get("/client/{token}", self._client_page)
         app.router.add_get(DEFAULT_LOGOUT, self._logged_out)
         app.router.add_get("/playback/presentation/2.3/{record}", self._playback)
@@ -319,12 +325,7 @@ class BigBlueButtonSimulator(Simulator):
         password = params.get("password")
         if password is not None and password != meeting.moderator_pw:
             raise _Failed("invalidPassword", "The supplied moderator password is incorrect.")
-        if not meeting.ended:
-            meeting.ended = True
-            meeting.end_time = _now_ms()
-            if meeting.flag("record") and meeting.ever_joined:
-                self._record(meeting)
-            meeting.attendees.clear()
+        self.end_from_inside(meeting.meeting_id)
         root = _response("SUCCESS")
         SubElement(root, "messageKey").text = "sentEndMeetingRequest"
         SubElement(root, "message").text = (
@@ -332,6 +333,32 @@ class BigBlueButtonSimulator(Simulator):
             "the getMeetingInfo or isMeetingRunning API calls to verify that it was ended."
         )
         return _xml(root)
+
+    def end_from_inside(self, meeting_id: str) -> bool:
+        """End a live meeting as its moderator would from the room (the API's `end` does the
+        same): its recording is made, and the server calls back. False if there is none."""
+        meeting = self.meetings.get(meeting_id)
+        if meeting is None or meeting.ended:
+            return False
+        meeting.ended = True
+        meeting.end_time = _now_ms()
+        recorded = meeting.flag("record") and meeting.ever_joined
+        if recorded:
+            self._record(meeting)
+        meeting.attendees.clear()
+        metadata = {k[5:].lower(): v for k, v in meeting.params.items() if k.startswith("meta_")}
+        self.callbacks.ended(metadata, recorded=recorded)
+        if recorded:
+            self.callbacks.recording_ready(metadata, meeting.meeting_id, meeting.internal_id)
+        return True
+
+    async def _end_inside(self, request: web.Request) -> web.Response:
+        ended = self.end_from_inside(request.match_info["meeting"])
+        return web.json_response({"ended": ended}, status=200 if ended else 404)
+
+    def stop_hanging(self) -> None:
+        super().stop_hanging()
+        self.callbacks.cancel()
 
     def _record(self, meeting: SimMeeting) -> None:
         record_id = meeting.internal_id

@@ -187,12 +187,12 @@ async def test_a_series_moves_on_to_its_next_occurrence(rig: DiscordRig):
     }
 
 
-async def test_an_occurrence_ended_before_it_began_moves_the_event(rig: DiscordRig):
+async def test_an_occurrence_cancelled_before_it_began_moves_the_event(rig: DiscordRig):
     mirror_on(rig)
     options = {"title": "Weekly", "start": "2026-11-26 09:00", "repeat": "weekly"}
     await run(rig, "create", options)
     [before] = events(rig)
-    await run(rig, "end", {"meeting": "Weekly"})  # this week's is off
+    await run(rig, "cancel", {"meeting": "Weekly"})  # this week's is off
     [after] = events(rig)
     assert after["id"] == before["id"], "the same event: who was interested stays so"
     assert after["status"] == SCHEDULED

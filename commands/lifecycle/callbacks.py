@@ -1,0 +1,129 @@
+"""What a provider calls back: a meeting ended (from inside the room), a recording is ready.
+
+Each callback names the meeting in its URL and proves itself: the end by the per-meeting token
+its URL carries (compared in constant time), the recording by the provider's own signature
+over its payload. Anything that does not prove itself is refused (`CallbackRefused`, 401) and
+changes nothing; a meeting we do not have is 404. A valid callback becomes what the chat
+should show (`Post`), for the server that received it to deliver.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from commands import cards
+from commands.lifecycle.urls import TOKEN_KEY
+from commands.limits import plural
+from commands.model import Meeting, MeetingState
+from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
+from commands.schedule.jobs import Post
+from commands.schedule.recurrence import zone_named
+from commands.service import MeetingChanged, MeetingService
+from providers.base import ProviderAuthError, ProviderError
+
+log = logging.getLogger("meetbot.callbacks")
+
+
+class CallbackRefused(Exception):
+    """The callback does not prove itself (401), or names nothing we have (404)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RecordingPost:
+    post: Post
+    recording_id: str
+
+
+class ProviderCallbacks:
+    def __init__(self, service: MeetingService) -> None:
+        self.service = service
+        self.store = service.store
+
+    async def ended(self, provider: str, meeting_id: str, token: str) -> Post | None:
+        """The provider says the meeting ended: end it here too (once); its card, updated."""
+        meeting = await self._meeting(provider, meeting_id)
+        expected = meeting.room.extra.get(TOKEN_KEY, "")
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise CallbackRefused(401, "the end callback's token is not this meeting's")
+        if meeting.state is not MeetingState.RUNNING:
+            return None  # ended here already (a command, the clock): nothing left to do
+        try:
+            ended = await self.service.end_meeting(meeting, ended_on_provider=True)
+        except MeetingChanged:
+            return None
+        links = await self.service.links_handed_out(ended)
+        text = (
+            f"{ended.title} was ended from inside the meeting; {plural(links, 'link')} handed out."
+        )
+        zone = self._zone(ended)
+        if ended.state is MeetingState.SCHEDULED and ended.schedule.start is not None:
+            text += f" Next: {cards.when(ended.schedule.start, zone)}."
+        return Post(ended, cards.channel_card_reply(ended, text, zone, links), refresh=True)
+
+    async def recording_ready(
+        self, provider: str, meeting_id: str, signed: str
+    ) -> RecordingPost | None:
+        """The provider says a recording was processed: post it under the meeting's card,
+        once however often it is said (`posted` records it once it is out)."""
+        client = self.service.providers.get(provider)
+        if client is None:
+            raise CallbackRefused(404, f"no provider {provider!r} here")
+        try:
+            ready = client.read_recording_ready(signed)
+        except ProviderAuthError as error:
+            raise CallbackRefused(401, error.message) from None
+        meeting = await self._meeting(provider, meeting_id)
+        if ready.room_id != meeting.room.room_id:
+            raise CallbackRefused(401, "the signed recording is of another meeting")
+        posted = f"recordings.posted.{meeting.id}.{ready.recording_id}"
+        if await self.store.get_value(posted) is not None:
+            return None
+        try:
+            recordings = await client.recordings(meeting.room)
+        except ProviderError as error:
+            log.info("recording %s of %s not read yet: %s", ready.recording_id, meeting.id, error)
+            raise CallbackRefused(503, "the recording cannot be read yet") from None
+        found = next((r for r in recordings if r.recording_id == ready.recording_id), None)
+        if found is None or not found.url:
+            raise CallbackRefused(404, "the provider lists no such recording yet")
+        card = Card(
+            f"Recording of {meeting.title}",
+            (
+                CardField(
+                    "Recorded",
+                    cards.when(found.started_at, self._zone(meeting)),
+                    moment=found.started_at,
+                )
+                if found.started_at
+                else CardField("Recorded", "-"),
+                CardField("Id", found.recording_id),
+            ),
+            (Button("Watch", ButtonAction.OPEN, url=found.url),),
+            meeting_id=None,  # not the meeting's card: a message of its own under it
+        )
+        reply = Reply(f"The recording of {meeting.title} is ready.", Visibility.CHANNEL, card=card)
+        return RecordingPost(Post(meeting, reply), found.recording_id)
+
+    async def posted(self, recording: RecordingPost) -> None:
+        """Remember that a recording was posted, so a repeated callback posts nothing."""
+        meeting_id = recording.post.meeting.id
+        key = f"recordings.posted.{meeting_id}.{recording.recording_id}"
+        await self.store.set_value(key, "posted")
+
+    async def _meeting(self, provider: str, meeting_id: str) -> Meeting:
+        meeting = await self.store.meeting_by_id(meeting_id)
+        if meeting is None or meeting.provider != provider:
+            raise CallbackRefused(404, "no such meeting here")
+        return meeting
+
+    def _zone(self, meeting: Meeting) -> tzinfo:
+        name = self.service.policy.timezone(meeting.tenant) or meeting.schedule.timezone
+        return zone_named(name)
