@@ -201,6 +201,12 @@ class Config(_Section):
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 
+    @field_validator("storage", "server", "reminders", "roles", "tenants", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        # A section left with its keys commented out reads as null: it means the defaults.
+        return {} if value is None else value
+
     @field_validator("tenants")
     @classmethod
     def _tenant_keys(cls, tenants: dict[str, TenantOverride]) -> dict[str, TenantOverride]:
