@@ -38,6 +38,7 @@ HELP = """Console commands:
   /tz ZONE               your time zone (an IANA name such as Europe/Berlin)
   /wait SPAN             with --now: move the clock on (44m, 2h, 6d23h), showing what happens
   /press join|end ID     press a card's Join or End button
+  /open                  open your last personal link, as your browser would (you join)
   # ...                  a comment (also after a command)
 End of input (Ctrl-D) quits."""
 
@@ -86,6 +87,10 @@ class ConsoleChat:
         # came due at once is run.
         self.waiter: Waiter | None = None
         self.after_command: Callable[[], Awaitable[object]] | None = None
+        # How `/open` follows a link (set by whoever runs the console); the last personal
+        # link each user was sent.
+        self.browser: Callable[[str], Awaitable[int]] | None = None
+        self.links: dict[str, str] = {}
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         self.say(
@@ -112,6 +117,8 @@ class ConsoleChat:
             return
         elif word == "/press":
             await self.press(rest.split())
+        elif word == "/open":
+            await self.open_link()
         else:
             self.say(HELP)
         if self.after_command is not None:
@@ -151,6 +158,15 @@ class ConsoleChat:
         self.user = self.directory.user(name)
         self.say(f"  (you are now {name})")
 
+    async def open_link(self) -> None:
+        link = self.links.get(self.user.user_id)
+        if link is None or self.browser is None:
+            self.say("  You have no personal link yet: /meet join MEETING gives you one.")
+            return
+        status = await self.browser(link)
+        outcome = "you are in the meeting" if status < 400 else f"the page answered {status}"
+        self.say(f"  ({self.user.display_name} opened their link: {outcome})")
+
     async def press(self, words: list[str]) -> None:
         actions = {"join": ButtonAction.JOIN, "end": ButtonAction.END}
         if len(words) != 2 or words[0].lower() not in actions:
@@ -183,6 +199,8 @@ class ConsoleChat:
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
+            if reply.secret and reply.recipient is not None and reply.card and reply.card.link:
+                self.links[reply.recipient.user_id] = reply.card.link
             self.say(self.render(reply))
 
     def render(self, reply: Reply) -> str:
@@ -219,7 +237,15 @@ class ConsoleChat:
 def render_card(card: Card) -> list[str]:
     lines = [f"┌ {clean(card.title)}"]
     lines += [f"│ {clean(f.name)}: {clean(f.value)}" for f in card.fields]
-    buttons = [f"[{clean(b.label)}]" for b in card.buttons if b.action is not ButtonAction.OPEN]
+    # A link button shows its address, as a terminal cannot be clicked; a personal link card
+    # says its link in the text already.
+    buttons = [
+        f"[{clean(b.label)}]"
+        if b.action is not ButtonAction.OPEN
+        else f"[{clean(b.label)}: {b.url}]"
+        for b in card.buttons
+        if b.action is not ButtonAction.OPEN or (b.url and not card.link)
+    ]
     if buttons:
         lines.append("└ " + " ".join(buttons))
     else:

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+import aiohttp
+import yarl
+
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service
 from bot.config import Config, ProvidersConfig, RemindersConfig, ServerConfig
@@ -103,6 +106,7 @@ async def run_console(
             watch=MeetingWatch(service, policy),
         )
         service.nudge = loop.nudge
+        chat.browser = open_in_browser
         if inbound is not None:
             inbound.callbacks = ProviderCallbacks(service)
             inbound.announcers = {Platform.CONSOLE: chat}
@@ -154,6 +158,22 @@ class TimeMachine:
         await self.loop.tick()
 
 
+async def open_in_browser(url: str) -> int:
+    """What a person's browser does with their link: follow it to the meeting's page (the
+    provider then counts them in). Returns the last status; a provider's error page (which
+    BigBlueButton redirects to, with `errors=` in its query) counts as 400."""
+    timeout = aiohttp.ClientTimeout(total=10)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as browser,
+            # As sent: a signed link's query must reach the server byte for byte.
+            browser.get(yarl.URL(url, encoded=True), allow_redirects=True) as page,
+        ):
+            return 400 if "errors" in page.url.query else page.status
+    except (aiohttp.ClientError, TimeoutError):
+        return 599
+
+
 def _reachable(host: str) -> str:
     """The address a local provider reaches a server listening on `host` at."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - a comparison
@@ -185,6 +205,8 @@ async def demo(
     """The console against in-process simulators, with a fresh database each time."""
     async with AsyncExitStack() as stack:
         sims = await stack.enter_async_context(SimulatedProviders())
+        # A recording takes BigBlueButton a while to process; a second here, hours for real.
+        sims.bigbluebutton.callbacks.processing_seconds = 1.0
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="meetbot-demo-")))
         print("meetbot demo: the three providers are simulated on this machine.", file=out)
         await run_console(

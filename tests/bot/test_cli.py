@@ -284,3 +284,18 @@ async def test_discord_invite_asks_for_events_only_when_a_server_mirrors_them(
     permissions = discord.Permissions(int(query["permissions"][0]))
     assert permissions.manage_events is events
     assert permissions.create_events is events
+
+
+async def test_the_demo_shows_a_recording_once_bigbluebutton_has_processed_it():
+    script = (
+        "/open\n"
+        "/meet create Lecture --record\n/as bob\n/meet join Lecture\n/open\n"
+        "/as alice\n/meet end Lecture\n"
+    )
+    code, out, err = await run_meetbot("demo", stdin=script)
+    assert code == 0, err
+    assert "You have no personal link yet" in out
+    assert "(bob opened their link: you are in the meeting)" in out
+    assert out.count("#general > The recording of Lecture is ready.") == 1
+    assert "[Watch: http://127.0.0.1:" in out
+    assert out.index("alice ended Lecture") < out.index("The recording of Lecture is ready")
