@@ -52,13 +52,17 @@ async def start_slack(
         command=config.command,
         clock=utc_now,
     )
-    await adapter.verify()
-    if config.mode == "http":
-        port = await adapter.serve_http("0.0.0.0", config.port, config.path)  # noqa: S104 - behind the operator's proxy
-        log.info("slack: HTTP mode on port %d at %s", port, config.path)
-    else:
-        await adapter.connect_socket_mode()
-        log.info("slack: Socket Mode connected")
+    try:
+        await adapter.verify()
+        if config.mode == "http":
+            port = await adapter.serve_http("0.0.0.0", config.port, config.path)  # noqa: S104 - behind the operator's proxy
+            log.info("slack: HTTP mode on port %d at %s", port, config.path)
+        else:
+            await adapter.connect_socket_mode()
+            log.info("slack: Socket Mode connected")
+    except BaseException:
+        await adapter.close()  # its HTTP session, and whatever had started
+        raise
     return adapter
 
 

@@ -3,11 +3,13 @@ posts through the platform's adapter; then bring up to date the cards of meeting
 without a command (see commands.watch).
 
 `tick()` does one round and is what tests call (no sleeping); `run()` repeats it until asked to
-stop, waking early when `nudge()` says a job came due. Jobs are claimed in batches with a lease
-(`worker` names this process), so two schedulers on one store never run the same job, and a
-job a dead process had claimed is taken over once its lease runs out. A post that fails is
-tried again with backoff, a bounded number of times (a channel the bot was removed from must
-not be tried forever).
+stop, sleeping until the next job is due (at most `interval`), or less when `nudge()` says a
+job came due, so a reminder goes out at its time rather than at the next poll. Jobs are claimed
+in batches with a lease (`worker` names this process), so two schedulers on one store never
+run the same job, and a job a dead process had claimed is taken over once its lease runs out.
+The next batch is claimed while the last one's tail still runs, so one slow post does not hold
+up the ones behind it. A post that fails is tried again with backoff, a bounded number of
+times (a channel the bot was removed from must not be tried forever).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -31,8 +34,9 @@ log = logging.getLogger("meetbot.schedule")
 
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
-CONCURRENCY = 50  # jobs of one batch in flight at once (posts to many channels)
+CONCURRENCY = 200  # jobs in flight at once (posts to many channels)
 NOT_HERE_BACKOFF = timedelta(minutes=5)
+MIN_PAUSE = 0.05  # seconds between rounds that found nothing to do
 
 
 class Announcer(Protocol):
@@ -79,18 +83,33 @@ class JobLoop:
             await self.refresh_cards(self.watch)
         return done
 
-    async def run_due(self) -> int:
+    async def run_due(self, stop: asyncio.Event | None = None) -> int:
         """Claim and run every due job (in batches, due order within each); returns how many
-        were done."""
+        were done. With `stop` set, no further batch is claimed (the claimed ones finish)."""
+        running: set[asyncio.Task[bool]] = set()
         done = 0
-        while True:
-            jobs = await self.store.claim_jobs(
-                self.clock(), self.worker, lease=self.lease, limit=self.batch
-            )
-            if not jobs:
-                return done
-            results = await asyncio.gather(*(self._guarded(job) for job in jobs))
-            done += sum(results)
+        try:
+            while stop is None or not stop.is_set():
+                jobs = await self.store.claim_jobs(
+                    self.clock(), self.worker, lease=self.lease, limit=self.batch
+                )
+                running |= {asyncio.create_task(self._guarded(job)) for job in jobs}
+                if len(jobs) < self.batch:
+                    break  # nothing more is due now
+                # Claim the next batch once this one is down to what is in flight: the jobs
+                # behind a slow one need not wait for it.
+                while len(running) > CONCURRENCY:
+                    finished, running = await asyncio.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    done += sum(task.result() for task in finished)
+            if running:
+                finished, running = await asyncio.wait(running)
+                done += sum(task.result() for task in finished)
+        finally:
+            for task in running:
+                task.cancel()  # only when this round itself is cancelled
+        return done
 
     async def _guarded(self, job: Job) -> bool:
         async with self._gate:
@@ -179,22 +198,38 @@ class JobLoop:
         return len(updates)
 
     async def run(self, stop: asyncio.Event) -> None:
+        swept = -float("inf")
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.tick()
+                done = await self.run_due(stop)
+                # The watch asks providers: at its own pace, not at every job's due time.
+                if self.watch is not None and time.monotonic() - swept >= self.interval:
+                    swept = time.monotonic()
+                    await self.refresh_cards(self.watch)
+                pause = await self._pause()
+                if not done:
+                    pause = max(pause, MIN_PAUSE)  # never spin on a job that cannot run yet
             except Exception:
                 # The loop must outlive a bad round (a database hiccup); the next tick retries.
                 log.exception("scheduler round failed")
+                pause = self.interval
             stopping = asyncio.ensure_future(stop.wait())
             woken = asyncio.ensure_future(self._wake.wait())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED),
-                    self.interval,
+                    asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED), pause
                 )
             for waiter in (stopping, woken):
                 waiter.cancel()
+
+    async def _pause(self) -> float:
+        """Seconds until the next job can be claimed, at most `interval` (a job planned
+        meanwhile by another process is seen by then; one planned here nudges)."""
+        ready = await self.store.next_claimable()
+        if ready is None:
+            return self.interval
+        return max(0.0, min(self.interval, (ready - self.clock()).total_seconds()))
 
 
 class _PostFailed(Exception):

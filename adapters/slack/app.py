@@ -4,7 +4,9 @@ Every listener acks first, before any I/O (Slack allows 3 seconds), then maps th
 a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. HTTP mode
 serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
 Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
-answers are retried after Retry-After by slack_sdk's rate-limit retry handler.
+answers are retried after Retry-After by slack_sdk's rate-limit retry handler. Every Web API
+call goes through one HTTP session (a pool of kept-alive connections), opened on first use:
+slack_sdk alone would open and close a session, and a TCP connection, per call.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from commands.store import MeetingStore
 log = logging.getLogger("meetbot.slack")
 
 DEFAULT_API_URL = "https://slack.com/api/"
+API_TIMEOUT = 30  # seconds per Web API call, slack_sdk's own default
 
 
 class SlackSetupError(ValueError):
@@ -73,6 +76,7 @@ class SlackAdapter:
         client = AsyncWebClient(
             token=bot_token,
             base_url=_with_slash(api_url or DEFAULT_API_URL),
+            timeout=API_TIMEOUT,
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=2),
@@ -170,11 +174,19 @@ class SlackAdapter:
 
     async def announce(self, meeting: Meeting, reply: Reply) -> None:
         """Post a reminder (or any channel reply) for `meeting` without a command behind it."""
-        await self.delivery.announce(self.app.client, meeting, reply)
+        await self.delivery.announce(self._client(), meeting, reply)
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""
-        await self.delivery.refresh(self.app.client, meeting, reply)
+        await self.delivery.refresh(self._client(), meeting, reply)
+
+    def _client(self) -> AsyncWebClient:
+        """The app's Web API client, on the shared HTTP session (opened here, inside the event
+        loop, on first use). Bolt hands the same session to each request's client."""
+        client = self.app.client
+        if client.session is None or client.session.closed:
+            client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
+        return client
 
     def _router_for(self, client: AsyncWebClient) -> CommandRouter:
         """The router with a directory that resolves mentions through this request's client."""
@@ -184,6 +196,7 @@ class SlackAdapter:
 
     async def serve_http(self, host: str, port: int, path: str = "/slack/events") -> int:
         """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
+        self._client()  # before the first request: its client copies the session
         self._endpoint = HttpEndpoint(
             self.app, self.store, self.signing_secret, self.command, self.wall_clock
         )
@@ -193,7 +206,7 @@ class SlackAdapter:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line
         now rather than a failure at every command."""
         try:
-            await self.app.client.auth_test()
+            await self._client().auth_test()
         except SlackApiError as error:
             raise SlackSetupError(
                 f"Slack refused the bot token ({slack_error(error)}); check slack.bot_token"
@@ -210,7 +223,7 @@ class SlackAdapter:
         # slack_sdk retries a failed connect forever, a refused token included: ask once
         # ourselves, so a wrong token stops the start with one clear line.
         try:
-            await self.app.client.apps_connections_open(app_token=self.app_token)
+            await self._client().apps_connections_open(app_token=self.app_token)
         except SlackApiError as error:
             raise SlackSetupError(
                 f"Slack refused the app token ({slack_error(error)}); check slack.app_token "
@@ -228,6 +241,10 @@ class SlackAdapter:
             await self._endpoint.close()
             self._endpoint = None
         await self.drained(grace_seconds)
+        session = self.app.client.session
+        if session is not None:
+            await session.close()
+            self.app.client.session = None
 
     async def drained(self, grace_seconds: float = 10.0) -> None:
         """Wait (bounded) until the work acknowledged so far is done."""

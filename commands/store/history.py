@@ -26,13 +26,13 @@ class HistoryTables(StoreBase):
     # -- sessions -----------------------------------------------------------------------------
 
     async def add_session(self, meeting_id: str, entry: SessionEntry) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             session.add(SessionRow(meeting_id=meeting_id, **asdict(entry)))
 
     async def end_session(
         self, meeting_id: str, session_id: str, ended_at: datetime, attendee_count: int | None
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             query = select(SessionRow).where(
                 SessionRow.meeting_id == meeting_id, SessionRow.session_id == session_id
             )
@@ -57,7 +57,7 @@ class HistoryTables(StoreBase):
     # -- join log -----------------------------------------------------------------------------
 
     async def log_join(self, entry: JoinLogEntry) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             session.add(
                 JoinRow(
                     meeting_id=entry.meeting_id,
@@ -88,7 +88,7 @@ class HistoryTables(StoreBase):
         self, meeting_id: str, user_keys: Collection[str], *, by: str, at: datetime
     ) -> None:
         """Take these people out of the meeting (again is fine)."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             for key in user_keys:
                 if await session.get(RemovalRow, (meeting_id, key)) is None:
                     session.add(
@@ -105,7 +105,7 @@ class HistoryTables(StoreBase):
         self, meeting_id: str, session_id: str, attendees: Collection[Attendee], at: datetime
     ) -> None:
         """Keep who the provider says is (or was) in the session; seen again moves last_seen."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             for attendee in attendees:
                 person = attendee.user_id or f"name:{attendee.name}"
                 query = select(AttendanceRow).where(

@@ -1,5 +1,6 @@
 """Meetings in the store: add, change (also only if unchanged meanwhile), find and delete,
-always inside a tenant; and the conversion between `Meeting` and its row."""
+always inside a tenant; and the conversion between `Meeting` and its row. Reads of one meeting
+by id, and whole-meeting writes, made at once are batched (`commands.store.batching`)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,35 @@ class MeetingTables(StoreBase):
     # -- meetings -----------------------------------------------------------------------------
 
     async def update_meeting(self, meeting: Meeting) -> None:
-        async with self._sessions.begin() as session:
-            row = await self._row(session, meeting.tenant, meeting.id)
-            if row is None:
-                raise StoreError(f"meeting {meeting.id} does not exist in {meeting.tenant.key}")
-            for name, value in meeting_columns(meeting).items():
-                setattr(row, name, value)
+        """Write `meeting` over its row (in its tenant); those written at once go in one
+        transaction (see `commands.store.batching`)."""
+        if self._turns.mine():
+            # Inside this task's own write (a unit): the batch would wait for it forever.
+            [answer] = await self._write_meetings([meeting])
+            if answer is not None:
+                raise answer
+            return
+        await self._meeting_writes(meeting)
+
+    async def _write_meetings(self, meetings: list[Meeting]) -> list[BaseException | None]:
+        ids = {meeting.id for meeting in meetings}
+        query = select(MeetingRow.id, MeetingRow.tenant_key).where(MeetingRow.id.in_(ids))
+        async with self._write() as session:
+            stored = {row.id: row.tenant_key for row in await session.execute(query)}
+            answers: list[BaseException | None] = []
+            rows = []
+            for meeting in meetings:
+                if stored.get(meeting.id) != meeting.tenant.key:
+                    answers.append(
+                        StoreError(f"meeting {meeting.id} does not exist in {meeting.tenant.key}")
+                    )
+                    continue
+                answers.append(None)
+                rows.append(meeting_columns(meeting))
+            if rows:
+                # By primary key, in call order: of two changes to one meeting the later wins.
+                await session.execute(update(MeetingRow), rows)
+        return answers
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
         """Write `meeting` only if its stored state is still `expected`, in one conditional
@@ -51,14 +75,13 @@ class MeetingTables(StoreBase):
             )
             .values(**columns)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             result = await session.execute(query)
             return bool(getattr(result, "rowcount", 0) == 1)
 
     async def get_meeting(self, tenant: Tenant, meeting_id: str) -> Meeting | None:
-        async with self._sessions() as session:
-            row = await self._row(session, tenant, meeting_id)
-            return meeting_of(row) if row is not None else None
+        meeting = await self._meeting_reads(meeting_id)
+        return meeting if meeting is not None and meeting.tenant.key == tenant.key else None
 
     async def find_meetings(
         self,
@@ -83,9 +106,14 @@ class MeetingTables(StoreBase):
     async def meeting_by_id(self, meeting_id: str) -> Meeting | None:
         """A meeting whatever its tenant: for the bot's own jobs, which carry the id of the
         meeting they were planned for; never for an answer to a user."""
+        return await self._meeting_reads(meeting_id)
+
+    async def _read_meetings(self, ids: list[str]) -> list[Meeting | None]:
+        """The meetings of `ids` (None where there is none), read at once."""
+        query = select(MeetingRow).where(MeetingRow.id.in_(set(ids)))
         async with self._sessions() as session:
-            row = await session.get(MeetingRow, meeting_id)
-            return meeting_of(row) if row is not None else None
+            found = {row.id: meeting_of(row) for row in (await session.scalars(query)).all()}
+        return [found.get(meeting_id) for meeting_id in ids]
 
     async def running_meetings(
         self, *, after: str | None = None, limit: int = 500
@@ -117,7 +145,7 @@ class MeetingTables(StoreBase):
             return [meeting_of(row) for row in (await session.scalars(query)).all()]
 
     async def delete_meeting(self, tenant: Tenant, meeting_id: str) -> bool:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             row = await self._row(session, tenant, meeting_id)
             if row is None:
                 return False

@@ -6,13 +6,17 @@ joins them and owns opening and closing.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from commands.model import OccurrenceState
+from commands.model import Meeting, Occurrence, OccurrenceState
+from commands.store.batching import Batch
+from commands.store.writing import WriteTurns
 from providers.base import Role
 
 
@@ -73,3 +77,15 @@ class StoreBase:
 
     _engine: AsyncEngine
     _sessions: async_sessionmaker[AsyncSession]
+    _turns: WriteTurns
+    # calls made at once, answered together (`commands.store.batching`)
+    _meeting_reads: Batch[str, Meeting | None]
+    _meeting_writes: Batch[Meeting, None]
+    _occurrence_reads: Batch[int, Occurrence | None]
+    _finishes: Batch[tuple[int, str, datetime], bool]
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, in this process's turn (see `commands.store.writing`)."""
+        async with self._turns.turn(), self._sessions.begin() as session:
+            yield session

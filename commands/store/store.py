@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from commands.store.batching import Batch
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
 from commands.store.records import StoreError
@@ -24,6 +25,7 @@ from commands.store.schema import Base, ValueRow
 from commands.store.timeline import TimelineTables
 from commands.store.upgrade import upgrade_1_to_2
 from commands.store.upkeep import UpkeepTables
+from commands.store.writing import WriteTurns
 
 __all__ = ["MeetingStore", "StoreError", "async_url"]
 
@@ -45,6 +47,11 @@ class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._turns = WriteTurns(serial=engine.dialect.name == "sqlite")
+        self._meeting_reads = Batch(self._read_meetings)
+        self._meeting_writes = Batch(self._write_meetings)
+        self._occurrence_reads = Batch(self._read_occurrences)
+        self._finishes = Batch(self._finish_jobs)
 
     @classmethod
     async def open(cls, url: str) -> MeetingStore:
@@ -76,7 +83,7 @@ class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
         elif found == "1":
             # Layout 1 only lacked the occurrences and jobs (create_all just added their
             # tables): plan them from what it kept, in the same transaction as the new version.
-            async with self._sessions.begin() as session:
+            async with self._write() as session:
                 await upgrade_1_to_2(session)
                 row = await session.get(ValueRow, SCHEMA_KEY)
                 assert row is not None

@@ -9,18 +9,18 @@ a worker whose lease was taken over meanwhile cannot finish, and its whole unit 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
 from commands.store.meetings import meeting_columns
 from commands.store.records import Job, JobKind, PlannedOccurrence, StoreBase, StoreError
-from commands.store.schema import JobRow, MeetingRow, OccurrenceRow
+from commands.store.schema import JobRow, MeetingRow, OccurrenceRow, UtcDateTime
 
 #: how many jobs one claim takes at the most
 CLAIM_BATCH = 500
@@ -35,7 +35,7 @@ class TimelineTables(StoreBase):
         """Record a new meeting with its first occurrence and that occurrence's jobs (its
         reminder, its opening, its end), in one transaction: all or nothing."""
         try:
-            async with self._sessions.begin() as session:
+            async with self._write() as session:
                 session.add(MeetingRow(**meeting_columns(meeting)))
                 await session.flush()
                 if first is not None:
@@ -57,9 +57,14 @@ class TimelineTables(StoreBase):
 
     async def occurrence(self, occurrence_id: int) -> Occurrence | None:
         """For the bot's own jobs only (an answer to a user goes through `occurrences`)."""
+        return await self._occurrence_reads(occurrence_id)
+
+    async def _read_occurrences(self, ids: list[int]) -> list[Occurrence | None]:
+        query = select(OccurrenceRow).where(OccurrenceRow.id.in_(set(ids)))
         async with self._sessions() as session:
-            row = await session.get(OccurrenceRow, occurrence_id)
-            return occurrence_of(row) if row is not None else None
+            rows = (await session.scalars(query)).all()
+            found = {row.id: occurrence_of(row) for row in rows}
+        return [found.get(occurrence_id) for occurrence_id in ids]
 
     async def current_occurrence(self, meeting_id: str) -> Occurrence | None:
         """The earliest occurrence not yet over (open or scheduled), else the latest one."""
@@ -95,7 +100,7 @@ class TimelineTables(StoreBase):
             .values(claimed_by=worker, claimed_until=now + lease, attempts=JobRow.attempts + 1)
             .returning(JobRow)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             rows = (await session.scalars(claim)).all()
             jobs = [_job(row) for row in rows]
         return sorted(jobs, key=lambda job: (job.due_at, job.id))
@@ -103,6 +108,17 @@ class TimelineTables(StoreBase):
     async def next_due(self) -> datetime | None:
         """When the earliest pending job is due (claimed or not)."""
         query = select(func.min(JobRow.due_at)).where(JobRow.done_at.is_(None))
+        async with self._sessions() as session:
+            found: datetime | None = (await session.execute(query)).scalar()
+        return _utc(found)
+
+    async def next_claimable(self) -> datetime | None:
+        """The earliest moment a pending job can be claimed: its due time, or the end of the
+        lease another worker holds on it (a scheduler sleeps until then, not a poll longer)."""
+        ready = case(
+            (JobRow.claimed_until > JobRow.due_at, JobRow.claimed_until), else_=JobRow.due_at
+        )
+        query = select(func.min(ready)).where(JobRow.done_at.is_(None))
         async with self._sessions() as session:
             found: datetime | None = (await session.execute(query)).scalar()
         return _utc(found)
@@ -136,50 +152,115 @@ class TimelineTables(StoreBase):
             .where(JobRow.done_at.is_(None))
             .values(**values)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(query)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
-        """One transaction for a handler's effects and its job's end: all or nothing."""
-        async with self._sessions.begin() as session:
-            yield Unit(session)
+        """One transaction for a handler's effects and its job's end: all or nothing. It is
+        begun by the unit's first write; a unit that only finishes its job (a reminder's
+        record) is finished together with the others of that moment, in one statement."""
+        async with AsyncExitStack() as stack:
+
+            async def begin() -> AsyncSession:
+                return await stack.enter_async_context(self._write())
+
+            unit = Unit(begin=begin)
+            yield unit
+            alone = unit.lone_finish()
+        if alone is None:
+            return
+        # Inside this task's own write (a unit in a unit) the batch would wait for it forever.
+        [done] = (
+            await self._finish_jobs([alone])
+            if self._turns.mine()
+            else [await self._finishes(alone)]
+        )
+        if not done:
+            raise JobLost(f"job {alone[0]} was taken over by another worker")
+
+    async def _finish_jobs(self, asks: list[tuple[int, str, datetime]]) -> list[bool]:
+        """Jobs (id, claimed by, done at) done at once, in one transaction and a statement
+        per worker; for each, whether its worker still held it (else it is `JobLost`)."""
+        done: set[tuple[int, str]] = set()
+        async with self._write() as session:
+            for worker in dict.fromkeys(claimed_by for _id, claimed_by, _at in asks):
+                mine = {job_id: at for job_id, claimed_by, at in asks if claimed_by == worker}
+                when = case(
+                    {job_id: literal(at, UtcDateTime()) for job_id, at in mine.items()},
+                    value=JobRow.id,
+                )
+                query = (
+                    update(JobRow)
+                    .where(JobRow.id.in_(mine), JobRow.claimed_by == worker)
+                    .where(JobRow.done_at.is_(None))
+                    .values(done_at=when, claimed_until=None)
+                    .returning(JobRow.id)
+                    .execution_options(synchronize_session=False)
+                )
+                done |= {(job_id, worker) for job_id in (await session.scalars(query)).all()}
+        answers = []
+        for job_id, worker, _at in asks:
+            answers.append((job_id, worker) in done)
+            done.discard((job_id, worker))  # the same job asked twice: done once
+        return answers
 
 
 class Unit:
-    """The writes a job handler (or a command that changes an occurrence) makes together."""
+    """The writes a job handler (or a command that changes an occurrence) makes together:
+    in `session`, or (from `store.unit()`) in a transaction begun by its first write."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(
+        self,
+        session: AsyncSession | None = None,
+        *,
+        begin: Callable[[], Awaitable[AsyncSession]] | None = None,
+    ) -> None:
+        self._session = session
+        self._begin = begin
+        self._finish: tuple[int, str, datetime] | None = None  # not written yet
+
+    async def _open(self) -> AsyncSession:
+        """The unit's transaction, with the finish asked before it (if any) written first."""
+        if self._session is None:
+            assert self._begin is not None
+            self._session = await self._begin()
+        if self._finish is not None:
+            asked, self._finish = self._finish, None
+            await _finish(self._session, *asked)
+        return self._session
+
+    def lone_finish(self) -> tuple[int, str, datetime] | None:
+        """The finish asked of a unit that wrote nothing else (the store does it), if any."""
+        asked, self._finish = self._finish, None
+        return asked
 
     async def finish(self, job: Job, at: datetime) -> None:
-        """Mark `job` done, if `job.claimed_by` still holds it; else `JobLost` rolls back."""
-        query = (
-            update(JobRow)
-            .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
-            .where(JobRow.done_at.is_(None))
-            .values(done_at=at, claimed_until=None)
-        )
-        result = await self.session.execute(query)
-        if getattr(result, "rowcount", 0) != 1:
-            raise JobLost(f"job {job.id} was taken over by another worker")
+        """Mark `job` done, if `job.claimed_by` still holds it; else `JobLost` rolls back.
+        Asked first, before any other write, it is held until the unit's next write (which
+        raises `JobLost` instead, before writing), or made with others' at the unit's end."""
+        if self._session is None and self._finish is None and self._begin is not None:
+            self._finish = (job.id, job.claimed_by, at)
+            return
+        await _finish(await self._open(), job.id, job.claimed_by, at)
 
     async def add_occurrence(
         self, meeting_id: str, planned: PlannedOccurrence
     ) -> Occurrence | None:
         """Record an occurrence and its jobs; None (and nothing written) if that slot exists."""
+        session = await self._open()
         exists = select(OccurrenceRow.id).where(
             OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at == planned.starts_at
         )
-        if (await self.session.execute(exists)).first() is not None:
+        if (await session.execute(exists)).first() is not None:
             return None
         row = OccurrenceRow(
             meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
         )
-        self.session.add(row)
-        await self.session.flush()
+        session.add(row)
+        await session.flush()
         for kind, due in planned.jobs:
-            self.session.add(
+            session.add(
                 JobRow(
                     kind=kind.value,
                     meeting_id=meeting_id,
@@ -188,7 +269,7 @@ class Unit:
                     attempts=0,
                 )
             )
-        await self.session.flush()
+        await session.flush()
         return occurrence_of(row)
 
     async def replan(self, occurrence: Occurrence, planned: PlannedOccurrence) -> Occurrence:
@@ -233,7 +314,8 @@ class Unit:
         return [occurrence_of(row) for row in (await self.session.scalars(query)).all()]
 
     async def update_occurrence(self, occurrence: Occurrence) -> None:
-        row = await self.session.get(OccurrenceRow, occurrence.id)
+        session = await self._open()
+        row = await session.get(OccurrenceRow, occurrence.id)
         if row is None:
             raise StoreError(f"occurrence {occurrence.id} does not exist")
         row.state = occurrence.state.value
@@ -242,21 +324,24 @@ class Unit:
         row.session_id = occurrence.session_id
 
     async def current_occurrence(self, meeting_id: str) -> Occurrence | None:
-        return await _current(self.session, meeting_id)
+        session = await self._open()
+        return await _current(session, meeting_id)
 
     async def next_occurrence(self, meeting_id: str, after: datetime) -> Occurrence | None:
         """The first occurrence of the meeting that starts after `after`."""
+        session = await self._open()
         query = (
             select(OccurrenceRow)
             .where(OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at > after)
             .order_by(OccurrenceRow.starts_at)
             .limit(1)
         )
-        row = (await self.session.scalars(query)).first()
+        row = (await session.scalars(query)).first()
         return occurrence_of(row) if row is not None else None
 
     async def miss_before(self, meeting_id: str, before: datetime) -> int:
         """Occurrences that started before `before` and never had a session: missed."""
+        session = await self._open()
         query = (
             update(OccurrenceRow)
             .where(
@@ -269,11 +354,12 @@ class Unit:
             )
             .values(state=OccurrenceState.MISSED.value)
         )
-        result = await self.session.execute(query)
+        result = await session.execute(query)
         return int(getattr(result, "rowcount", 0))
 
     async def reschedule(self, occurrence_id: int, kind: JobKind, due: datetime) -> None:
         """Move the occurrence's pending job of `kind` (e.g. its end, when it opened late)."""
+        session = await self._open()
         query = (
             update(JobRow)
             .where(
@@ -283,11 +369,12 @@ class Unit:
             )
             .values(due_at=due)
         )
-        await self.session.execute(query)
+        await session.execute(query)
 
     async def drop_jobs(self, occurrence_id: int, kinds: Sequence[JobKind]) -> None:
         """Jobs of the occurrence that no longer have anything to do."""
-        await self.session.execute(
+        session = await self._open()
+        await session.execute(
             delete(JobRow).where(
                 JobRow.occurrence_id == occurrence_id,
                 JobRow.kind.in_([k.value for k in kinds]),
@@ -296,6 +383,7 @@ class Unit:
         )
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
+        session = await self._open()
         columns = meeting_columns(meeting)
         del columns["id"], columns["tenant_key"]
         query = (
@@ -307,8 +395,20 @@ class Unit:
             )
             .values(**columns)
         )
-        result = await self.session.execute(query)
+        result = await session.execute(query)
         return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def _finish(session: AsyncSession, job_id: int, claimed_by: str, at: datetime) -> None:
+    query = (
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.claimed_by == claimed_by)
+        .where(JobRow.done_at.is_(None))
+        .values(done_at=at, claimed_until=None)
+    )
+    result = await session.execute(query)
+    if getattr(result, "rowcount", 0) != 1:
+        raise JobLost(f"job {job_id} was taken over by another worker")
 
 
 async def _current(session: AsyncSession, meeting_id: str) -> Occurrence | None:

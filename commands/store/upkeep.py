@@ -29,7 +29,7 @@ class UpkeepTables(StoreBase):
             return row.channel_id if row is not None else None
 
     async def remember_dm_channel(self, user_key: str, channel_id: str, at: datetime) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             row = await session.get(DmChannelRow, user_key)
             if row is None:
                 session.add(DmChannelRow(user_key=user_key, channel_id=channel_id, updated_at=at))
@@ -44,7 +44,7 @@ class UpkeepTables(StoreBase):
             return row.value if row is not None else None
 
     async def set_value(self, key: str, value: str) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             row = await session.get(ValueRow, key)
             if row is None:
                 session.add(ValueRow(key=key, value=value))
@@ -69,7 +69,7 @@ class UpkeepTables(StoreBase):
         # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
         upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         try:
-            async with self._sessions.begin() as session:
+            async with self._write() as session:
                 statement = (
                     upsert(SeenRequestRow)
                     .values(rows)
@@ -91,7 +91,7 @@ class UpkeepTables(StoreBase):
             .limit(limit)
         )
         try:
-            async with self._sessions.begin() as session:
+            async with self._write() as session:
                 result = await session.execute(
                     delete(SeenRequestRow).where(SeenRequestRow.key.in_(expired))
                 )

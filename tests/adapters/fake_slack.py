@@ -1,7 +1,8 @@
 """A loopback fake of the Slack Web API (and of response_url), recording every call.
 
 Scriptable: `errors[method] = "not_in_channel"` answers ok=false; `rate_limit[method] = n`
-answers the next n calls with 429 and Retry-After: 0; `users` holds users.info records;
+answers the next n calls with 429 and Retry-After: 0, `rate_limit_channels[channel] = n` the
+next n posts to that channel; `users` holds users.info records;
 `groups` the user groups. `calls` lists (method, params) in order; `wait_until` waits for a
 condition on them (each request wakes it), bounded by a timeout.
 """
@@ -25,6 +26,7 @@ class Call:
     method: str
     params: dict[str, Any]
     authorization: str | None
+    peer: object = None  # the client's address: which connection the call came on
 
 
 @dataclass
@@ -33,6 +35,8 @@ class FakeSlack:
     groups: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     rate_limit: dict[str, int] = field(default_factory=dict)
+    rate_limit_channels: dict[str, int] = field(default_factory=dict)
+    limited: int = 0  # 429s answered
     calls: list[Call] = field(default_factory=list)
     socket_url: str | None = None
     envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
@@ -112,9 +116,18 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        await self._record(Call(method, params, request.headers.get("Authorization")))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        await self._record(Call(method, params, request.headers.get("Authorization"), peer))
+        channel = str(params.get("channel"))
+        if method == "chat.postMessage" and self.rate_limit_channels.get(channel, 0) > 0:
+            self.rate_limit_channels[channel] -= 1
+            self.limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+            )
         if self.rate_limit.get(method, 0) > 0:
             self.rate_limit[method] -= 1
+            self.limited += 1
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
             )
