@@ -275,21 +275,22 @@ class Unit:
     async def replan(self, occurrence: Occurrence, planned: PlannedOccurrence) -> Occurrence:
         """Move a scheduled occurrence to `planned` (its start and jobs), in place: its pending
         jobs are replaced. Refused (StoreError) if that slot is another occurrence's."""
+        session = await self._open()
         clash = select(OccurrenceRow.id).where(
             OccurrenceRow.meeting_id == occurrence.meeting_id,
             OccurrenceRow.starts_at == planned.starts_at,
             OccurrenceRow.id != occurrence.id,
         )
-        if (await self.session.execute(clash)).first() is not None:
+        if (await session.execute(clash)).first() is not None:
             raise StoreError(f"the meeting already has an occurrence at {planned.starts_at}")
         await self.drop_jobs(occurrence.id, tuple(JobKind))
-        row = await self.session.get(OccurrenceRow, occurrence.id)
+        row = await session.get(OccurrenceRow, occurrence.id)
         if row is None:
             raise StoreError(f"occurrence {occurrence.id} does not exist")
         row.starts_at = planned.starts_at
         row.state = planned.state.value
         for kind, due in planned.jobs:
-            self.session.add(
+            session.add(
                 JobRow(
                     kind=kind.value,
                     meeting_id=occurrence.meeting_id,
@@ -298,7 +299,7 @@ class Unit:
                     attempts=0,
                 )
             )
-        await self.session.flush()
+        await session.flush()
         return occurrence_of(row)
 
     async def upcoming(self, meeting_id: str) -> list[Occurrence]:
@@ -311,7 +312,8 @@ class Unit:
             )
             .order_by(OccurrenceRow.starts_at)
         )
-        return [occurrence_of(row) for row in (await self.session.scalars(query)).all()]
+        session = await self._open()
+        return [occurrence_of(row) for row in (await session.scalars(query)).all()]
 
     async def update_occurrence(self, occurrence: Occurrence) -> None:
         session = await self._open()
