@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service
-from bot.config import Config, DiscordConfig, SlackConfig
+from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
 from bot.scheduler import Announcer, JobLoop
+from bot.server import InboundServer
+from commands.lifecycle.callbacks import ProviderCallbacks
+from commands.lifecycle.urls import CallbackUrls
 from commands.model import Platform
 from commands.policy import RolePolicy
 from commands.router import CommandRouter
@@ -83,6 +86,18 @@ async def start_discord(
     return adapter, task
 
 
+async def start_server(config: ServerConfig) -> tuple[InboundServer | None, CallbackUrls | None]:
+    """The inbound server, when `server.port` is set; callback URLs when providers can reach
+    it (`server.public_url`)."""
+    if config.port is None:
+        return None, None
+    inbound = InboundServer()
+    port = await inbound.start(config.host, config.port)
+    log.info("inbound server on port %d%s", port, "" if config.public_url else " (no public_url)")
+    urls = CallbackUrls(config.public_url) if config.public_url else None
+    return inbound, urls
+
+
 async def run(config: Config, stop: asyncio.Event) -> int:
     if config.slack is None and config.discord is None:
         raise ValueError(
@@ -94,6 +109,9 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(provider.aclose)
         store = await MeetingStore.open(config.storage.url)
         stack.push_async_callback(store.close)
+        inbound, callbacks = await start_server(config.server)
+        if inbound is not None:
+            stack.push_async_callback(inbound.close)
         service = build_service(
             providers,
             store,
@@ -101,6 +119,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             default_provider=config.providers.default_name(),
             reminders=config.reminders,
             clock=utc_now,
+            callbacks=callbacks,
         )
         router = CommandRouter(service)
         announcers: dict[Platform, Announcer] = {}
@@ -130,6 +149,9 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             watch=MeetingWatch(service, service.policy),
         )
         service.nudge = scheduler.nudge
+        if inbound is not None:
+            inbound.callbacks = ProviderCallbacks(service)
+            inbound.announcers = announcers
         loop_task = asyncio.create_task(scheduler.run(stop))
         stack.push_async_callback(_finish, loop_task, stop)
         log.info("meetbot is running; providers: %s", ", ".join(providers))

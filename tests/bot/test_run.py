@@ -216,3 +216,35 @@ async def test_discord_invite(tmp_path, capsys):
     url = capsys.readouterr().out.strip()
     assert url.startswith("https://discord.com/oauth2/authorize?client_id=42")
     assert "applications.commands" in url
+
+
+async def test_run_serves_healthz_on_the_configured_port(tmp_path):
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeSlack()
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        config = parse_config(
+            providers_and_storage(sims, tmp_path)
+            + f"server: {{port: {port}, host: 127.0.0.1, public_url: 'http://127.0.0.1:{port}'}}\n"
+            "slack:\n"
+            "  mode: socket\n"
+            "  bot_token: xoxb-run\n"
+            "  app_token: xapp-run\n"
+            f"  api_url: {fake.url}/api/\n",
+            env={},
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(run(config, stop))
+        await fake.wait_until(lambda: bool(fake.of("apps.connections.open")))
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(f"http://127.0.0.1:{port}/healthz")
+        stop.set()
+        assert await asyncio.wait_for(running, 15) == 0
+    await fake.stop()
+    assert (answer.status_code, answer.text) == (200, "ok")
