@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commands.limits import provider_label
+from commands.limits import plural, provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
+from commands.policy import RolePolicy
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
 from commands.schedule.recurrence import describe_rule
 from commands.service import JoinGrant
@@ -87,6 +88,21 @@ def channel_card_reply(
     state: str | None = None,
 ) -> Reply:
     return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone, joined, state=state))
+
+
+def ended_reply(meeting: Meeting, headline: str, zone: tzinfo, links: int) -> Reply:
+    """The card of a meeting that just ended (by a command, the clock, or inside the room):
+    `headline`, the links handed out, and the next occurrence of a series."""
+    text = f"{headline}; {plural(links, 'link')} handed out."
+    if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
+        text += f" Next: {when(meeting.schedule.start, zone)}."
+    return channel_card_reply(meeting, text, zone, links)
+
+
+def channel_zone(meeting: Meeting, policy: RolePolicy) -> tzinfo:
+    """The zone a channel post's text is written in: the tenant's, else the meeting's own (its
+    creator's); cards carry moments each reader's platform shows in their own zone."""
+    return zone_named(policy.timezone(meeting.tenant) or meeting.schedule.timezone)
 
 
 def join_replies(user: ChatUser, grant: JoinGrant) -> list[Reply]:

@@ -167,8 +167,7 @@ class Handlers:
                 if lead
                 else " No reminder will be posted (--remind MINUTES asks for one)."
             )
-            start = meeting.schedule.start
-            soon = start is not None and start - self.service.early_join <= self.service.clock()
+            soon = self.service.joinable_now(meeting.schedule.start)
             when = "now" if soon else "when it is time (you may open it early)"
             replies.append(
                 Reply(
@@ -201,8 +200,7 @@ class Handlers:
         zone = cards.user_zone(user)
         when = f" for {cards.when(start, zone)}" if start is not None else ""
         headline = f"{user.display_name} scheduled {meeting.title}{when}."
-        early = self.service.early_join
-        if start is not None and start - early <= self.service.clock():
+        if start is not None and self.service.joinable_now(start):
             # Inside the early-join window: people can join already, yet it is not "started".
             headline += f" It opens at {start.astimezone(zone):%H:%M} (you can join now)."
         return headline
@@ -213,14 +211,9 @@ class Handlers:
 
     async def end(self, ctx: Context) -> list[Reply]:
         meeting = await self.service.end(ctx.user, ctx.where, ctx.invocation.text("meeting"))
-        zone = cards.user_zone(ctx.user)
-        joined = await self.service.links_handed_out(meeting)
-        text = (
-            f"{ctx.user.display_name} ended {meeting.title}; {plural(joined, 'link')} handed out."
-        )
-        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
-            text += f" Next: {cards.when(meeting.schedule.start, zone)}."
-        return [cards.channel_card_reply(meeting, text, zone, joined)]
+        links = await self.service.links_handed_out(meeting)
+        headline = f"{ctx.user.display_name} ended {meeting.title}"
+        return [cards.ended_reply(meeting, headline, cards.user_zone(ctx.user), links)]
 
     async def list_meetings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation

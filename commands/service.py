@@ -146,6 +146,10 @@ class MeetingService:
     def early_join(self) -> timedelta:
         return self.timing.early_join
 
+    def joinable_now(self, start: datetime | None) -> bool:
+        """Whether attendees may join a meeting starting at `start` already (no start: yes)."""
+        return start is None or start - self.early_join <= self.clock()
+
     # -- lookups and checks ------------------------------------------------------------------
 
     def provider_for(self, meeting: Meeting) -> MeetingProvider:
@@ -381,7 +385,7 @@ class MeetingService:
         start time on (a little early is fine). The session is opened in the creator's name."""
         start = meeting.schedule.start
         now = self.clock()
-        if decision.role is Role.ATTENDEE and start is not None and start - self.early_join > now:
+        if decision.role is Role.ATTENDEE and start is not None and not self.joinable_now(start):
             zone = zone_named(meeting.schedule.timezone)
             opens = (start - self.early_join).astimezone(zone)
             raise CommandError(

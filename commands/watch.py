@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from commands import cards
-from commands.limits import plural
-from commands.model import Meeting, MeetingState
+from commands.model import Meeting
 from commands.policy import RolePolicy
 from commands.replies import Reply
-from commands.schedule.recurrence import zone_named
 from commands.service import MeetingChanged, MeetingService
 from providers.base import Capability, ProviderError, RoomState
 
@@ -85,13 +83,8 @@ class MeetingWatch:
         return await self._card(ended, f"{ended.title} was ended from inside the meeting")
 
     async def _card(self, meeting: Meeting, headline: str) -> CardUpdate:
-        joined = await self.service.links_handed_out(meeting)
-        text = f"{headline}; {plural(joined, 'link')} handed out."
-        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
-            text += f" Next: {cards.when(meeting.schedule.start, self._zone(meeting))}."
-        return CardUpdate(
-            meeting, cards.channel_card_reply(meeting, text, self._zone(meeting), joined)
-        )
+        links = await self.service.links_handed_out(meeting)
+        return CardUpdate(meeting, cards.ended_reply(meeting, headline, self._zone(meeting), links))
 
     def _due(self, meeting_id: str) -> bool:
         now = self.monotonic()
@@ -102,5 +95,4 @@ class MeetingWatch:
         return True
 
     def _zone(self, meeting: Meeting) -> tzinfo:
-        name = self.policy.timezone(meeting.tenant) if self.policy is not None else None
-        return zone_named(name or meeting.schedule.timezone)
+        return cards.channel_zone(meeting, self.policy or self.service.policy)

@@ -16,11 +16,9 @@ from datetime import tzinfo
 
 from commands import cards
 from commands.lifecycle.urls import TOKEN_KEY
-from commands.limits import plural
 from commands.model import Meeting, MeetingState
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
 from commands.schedule.jobs import Post
-from commands.schedule.recurrence import zone_named
 from commands.service import MeetingChanged, MeetingService
 from providers.base import ProviderAuthError, ProviderError
 
@@ -60,13 +58,9 @@ class ProviderCallbacks:
         except MeetingChanged:
             return None
         links = await self.service.links_handed_out(ended)
-        text = (
-            f"{ended.title} was ended from inside the meeting; {plural(links, 'link')} handed out."
-        )
-        zone = self._zone(ended)
-        if ended.state is MeetingState.SCHEDULED and ended.schedule.start is not None:
-            text += f" Next: {cards.when(ended.schedule.start, zone)}."
-        return Post(ended, cards.channel_card_reply(ended, text, zone, links), refresh=True)
+        headline = f"{ended.title} was ended from inside the meeting"
+        reply = cards.ended_reply(ended, headline, self._zone(ended), links)
+        return Post(ended, reply, refresh=True)
 
     async def recording_ready(
         self, provider: str, meeting_id: str, signed: str
@@ -125,5 +119,4 @@ class ProviderCallbacks:
         return meeting
 
     def _zone(self, meeting: Meeting) -> tzinfo:
-        name = self.service.policy.timezone(meeting.tenant) or meeting.schedule.timezone
-        return zone_named(name)
+        return cards.channel_zone(meeting, self.service.policy)

@@ -21,7 +21,6 @@ from commands.model import ChatUser, Meeting, MeetingState, Occurrence, Occurren
 from commands.policy import RolePolicy
 from commands.replies import Reply, Visibility
 from commands.schedule import occurrences
-from commands.schedule.recurrence import zone_named
 from commands.service import MeetingChanged, MeetingService
 from commands.store import Job, JobKind, JobLost
 from providers.base import ProviderError
@@ -203,19 +202,13 @@ class JobHandlers:
 
     async def ended_card(self, meeting: Meeting, headline: str) -> Post:
         links = await self.service.links_handed_out(meeting)
-        text = f"{headline}; {plural(links, 'link')} handed out."
-        zone = self.zone(meeting)
-        if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
-            text += f" Next: {cards.when(meeting.schedule.start, zone)}."
-        return Post(meeting, cards.channel_card_reply(meeting, text, zone, links), refresh=True)
+        reply = cards.ended_reply(meeting, headline, self.zone(meeting), links)
+        return Post(meeting, reply, refresh=True)
 
     # -- shared -------------------------------------------------------------------------------
 
     def zone(self, meeting: Meeting) -> tzinfo:
-        """The zone a channel post's text is written in: the tenant's, else the meeting's own
-        (its creator's); cards carry moments each reader's platform shows in their zone."""
-        name = self.policy.timezone(meeting.tenant) or meeting.schedule.timezone
-        return zone_named(name)
+        return cards.channel_zone(meeting, self.policy)
 
     def _done(self, job: Job, now: datetime) -> Outcome:
         return Outcome(record=self._finisher(job, now))

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
@@ -60,24 +60,6 @@ class MeetingTables(StoreBase):
                 # By primary key, in call order: of two changes to one meeting the later wins.
                 await session.execute(update(MeetingRow), rows)
         return answers
-
-    async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
-        """Write `meeting` only if its stored state is still `expected`, in one conditional
-        UPDATE: of two racing changes (End pressed twice) exactly one wins."""
-        columns = meeting_columns(meeting)
-        del columns["id"], columns["tenant_key"]
-        query = (
-            update(MeetingRow)
-            .where(
-                MeetingRow.id == meeting.id,
-                MeetingRow.tenant_key == meeting.tenant.key,
-                MeetingRow.state == expected.value,
-            )
-            .values(**columns)
-        )
-        async with self._write() as session:
-            result = await session.execute(query)
-            return bool(getattr(result, "rowcount", 0) == 1)
 
     async def get_meeting(self, tenant: Tenant, meeting_id: str) -> Meeting | None:
         meeting = await self._meeting_reads(meeting_id)
@@ -181,6 +163,22 @@ def _room(data: dict[str, Any]) -> Room:
     values = dict(data)
     values["settings"] = MeetingSettings.model_validate(values.get("settings") or {})
     return Room(**values)
+
+
+def update_if(meeting: Meeting, expected: MeetingState) -> Update:
+    """The UPDATE that writes `meeting` only if its stored state is still `expected`: of two
+    racing changes (End pressed twice) exactly one wins."""
+    columns = meeting_columns(meeting)
+    del columns["id"], columns["tenant_key"]
+    return (
+        update(MeetingRow)
+        .where(
+            MeetingRow.id == meeting.id,
+            MeetingRow.tenant_key == meeting.tenant.key,
+            MeetingRow.state == expected.value,
+        )
+        .values(**columns)
+    )
 
 
 def meeting_columns(meeting: Meeting) -> dict[str, Any]:

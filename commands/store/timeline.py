@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
-from commands.store.meetings import meeting_columns
+from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import Job, JobKind, PlannedOccurrence, StoreBase, StoreError
 from commands.store.schema import JobRow, MeetingRow, OccurrenceRow, UtcDateTime
 
@@ -385,19 +385,9 @@ class Unit:
         )
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
+        """Write `meeting` only if its stored state is still `expected` (see `update_if`)."""
         session = await self._open()
-        columns = meeting_columns(meeting)
-        del columns["id"], columns["tenant_key"]
-        query = (
-            update(MeetingRow)
-            .where(
-                MeetingRow.id == meeting.id,
-                MeetingRow.tenant_key == meeting.tenant.key,
-                MeetingRow.state == expected.value,
-            )
-            .values(**columns)
-        )
-        result = await session.execute(query)
+        result = await session.execute(update_if(meeting, expected))
         return bool(getattr(result, "rowcount", 0) == 1)
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from adapters.slack.app import SlackAdapter
-from tests.commands.conftest import Bench
+from bot.simulated import SimulatedProviders
+from commands.policy import RolePolicy, RolePolicyConfig
+from tests.commands.conftest import Bench, make_bench
 
 
 @dataclass
@@ -173,3 +177,21 @@ def slack_adapter(
         clock=bench.clock,
         api_url=fake.url + "/api/",
     )
+
+
+@asynccontextmanager
+async def slack_bench(tmp_path: Path) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]]:
+    """A bench on the simulators, the fake Slack, and the real adapter between them."""
+    fake = FakeSlack()
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        adapter = slack_adapter(bench, fake)
+        try:
+            yield bench, fake, adapter
+        finally:
+            await adapter.close()
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
+    await fake.stop()

@@ -15,16 +15,14 @@ from slack_sdk.http_retry import builtin_async_handlers
 
 from adapters.slack.app import SlackAdapter
 from bot.scheduler import JobLoop
-from bot.simulated import SimulatedProviders
 from commands.model import Meeting, Platform, Schedule
-from commands.policy import RolePolicy, RolePolicyConfig
 from commands.replies import Reply, Visibility
 from commands.schedule.jobs import JobHandlers
 from commands.schedule.planner import planned
 from commands.store import JobKind
 from providers.base import Room
-from tests.adapters.fake_slack import FakeSlack, slack_adapter
-from tests.commands.conftest import SLACK_T1, Bench, Recorder, make_bench
+from tests.adapters.fake_slack import FakeSlack, slack_bench
+from tests.commands.conftest import SLACK_T1, Bench, Recorder
 
 
 class NoJitter:
@@ -38,19 +36,8 @@ class NoJitter:
 @pytest.fixture
 async def setup(tmp_path, monkeypatch) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]]:
     monkeypatch.setattr(builtin_async_handlers, "random", NoJitter)
-    fake = FakeSlack()
-    await fake.start()
-    async with SimulatedProviders() as sims:
-        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = slack_adapter(bench, fake)
-        try:
-            yield bench, fake, adapter
-        finally:
-            await adapter.close()
-            await bench.store.close()
-            for provider in bench.providers.values():
-                await provider.aclose()
-    await fake.stop()
+    async with slack_bench(tmp_path) as rig:
+        yield rig
 
 
 async def reminders_due(bench: Bench, count: int, due: datetime) -> list[str]:

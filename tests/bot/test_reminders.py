@@ -9,34 +9,21 @@ import pytest
 
 from adapters.slack.app import SlackAdapter
 from bot.scheduler import MAX_ATTEMPTS, JobLoop
-from bot.simulated import SimulatedProviders
 from commands.model import Platform
-from commands.policy import RolePolicy, RolePolicyConfig
 from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import JobKind, MeetingStore
 from commands.watch import MeetingWatch
-from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter
-from tests.commands.conftest import Bench, make_bench, person
+from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_bench
+from tests.commands.conftest import Bench, person
 
 ALICE = person("alice")
 
 
 @pytest.fixture
 async def setup(tmp_path) -> AsyncIterator[tuple[Bench, FakeSlack, SlackAdapter]]:
-    fake = FakeSlack()
-    await fake.start()
-    async with SimulatedProviders() as sims:
-        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
-        adapter = slack_adapter(bench, fake)
-        try:
-            yield bench, fake, adapter
-        finally:
-            await adapter.close()
-            await bench.store.close()
-            for provider in bench.providers.values():
-                await provider.aclose()
-    await fake.stop()
+    async with slack_bench(tmp_path) as rig:
+        yield rig
 
 
 def loop_for(bench: Bench, adapter: SlackAdapter, store: MeetingStore | None = None) -> JobLoop:

@@ -32,6 +32,17 @@ def providers_and_storage(sims: SimulatedProviders, folder: Path) -> str:
     )
 
 
+def socket_mode(fake: FakeSlack) -> str:
+    """A Slack section in Socket Mode against `fake`."""
+    return (
+        "slack:\n"
+        "  mode: socket\n"
+        "  bot_token: xoxb-run\n"
+        "  app_token: xapp-run\n"
+        f"  api_url: {fake.url}/api/\n"
+    )
+
+
 async def run_with(folder: Path, chat_section: str) -> int:
     """`meetbot run` on a config file of the simulated providers plus `chat_section`."""
     async with SimulatedProviders() as sims:
@@ -44,14 +55,7 @@ async def test_run_serves_slack_until_stopped(tmp_path):
     fake = FakeSlack()
     await fake.start()
     async with SimulatedProviders() as sims:
-        config = parse_config(
-            providers_and_storage(sims, tmp_path) + "slack:\n"
-            "  mode: socket\n"
-            "  bot_token: xoxb-run\n"
-            "  app_token: xapp-run\n"
-            f"  api_url: {fake.url}/api/\n",
-            env={},
-        )
+        config = parse_config(providers_and_storage(sims, tmp_path) + socket_mode(fake), env={})
         stop = asyncio.Event()
         running = asyncio.create_task(run(config, stop))
         await fake.wait_until(lambda: bool(fake.of("apps.connections.open")))
@@ -232,11 +236,7 @@ async def test_run_serves_healthz_on_the_configured_port(tmp_path):
         config = parse_config(
             providers_and_storage(sims, tmp_path)
             + f"server: {{port: {port}, host: 127.0.0.1, public_url: 'http://127.0.0.1:{port}'}}\n"
-            "slack:\n"
-            "  mode: socket\n"
-            "  bot_token: xoxb-run\n"
-            "  app_token: xapp-run\n"
-            f"  api_url: {fake.url}/api/\n",
+            + socket_mode(fake),
             env={},
         )
         stop = asyncio.Event()
