@@ -7,13 +7,12 @@ clicks. Link cards are private (EPHEMERAL or DIRECT) by construction of `Reply`.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.limits import plural, provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
 from commands.policy import RolePolicy
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
-from commands.schedule.recurrence import describe_rule
+from commands.schedule.recurrence import describe_rule, zone_named
 from commands.service import JoinGrant
 from commands.spec import SETTING_FLAGS
 from providers.base import MeetingSettings, Role
@@ -23,22 +22,11 @@ _STATE_WORDS = {
     MeetingState.RUNNING: "running",
     MeetingState.ENDED: "ended",
 }
-UTC_ZONE = ZoneInfo("UTC")
 
 
 def user_zone(user: ChatUser) -> tzinfo:
     """The user's time zone, UTC when the platform did not tell us or named an unknown one."""
     return zone_named(user.facts.timezone)
-
-
-def zone_named(name: str | None) -> tzinfo:
-    """The IANA zone `name`, UTC for none or an unknown one."""
-    if not name:
-        return UTC_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC_ZONE
 
 
 def when(moment: datetime, zone: tzinfo) -> str:

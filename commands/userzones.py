@@ -16,6 +16,7 @@ from typing import Protocol
 from commands import cards
 from commands.model import ChatUser, Platform, ZoneSource
 from commands.policy import RolePolicy
+from commands.schedule.recurrence import zone_named
 from commands.zonenames import resolve_zone
 
 FORGET_WORDS = {"reset", "clear", "default"}
@@ -76,7 +77,7 @@ async def timezone_text(
         )
     return (
         f"Your time zone is now {name}: the dates you type are read in it, and shown in it. "
-        f"It is {cards.when(now, cards.zone_named(name))} there now."
+        f"It is {cards.when(now, zone_named(name))} there now."
     )
 
 
@@ -103,7 +104,7 @@ def _in_use(user: ChatUser, now: datetime) -> str:
     hint = " Set your own with /meet timezone ZONE." if source is ZoneSource.TENANT else ""
     return (
         f"Your dates are read and shown in {zone} ({where}). "
-        f"It is {cards.when(now, cards.zone_named(zone))} there now.{hint}"
+        f"It is {cards.when(now, zone_named(zone))} there now.{hint}"
     )
 
 
