@@ -175,11 +175,13 @@ class ConsoleChat:
         action = actions[words[0].lower()]
         self.show(await self.click(self.user, self.where, action, words[1]))
 
-    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """A post the bot makes on its own (a reminder, an opening), shown like any post,
-        with the moment it happened when the clock is simulated."""
+        with the moment it happened when the clock is simulated. The terminal has no cards
+        to update in place: nothing to remember."""
         self.say(f"\n{self.by_the_bot()} posts about {clean(meeting.title)}")
         self.show([reply])
+        return None
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """A card updated in place, shown as the new card."""

@@ -40,8 +40,9 @@ MIN_PAUSE = 0.05  # seconds between rounds that found nothing to do
 
 
 class Announcer(Protocol):
-    async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """Post `reply` for the meeting: in its channel, or as a DM to its recipient."""
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
+        """Post `reply` for the meeting: in its channel, or as a DM to its recipient; answers
+        where a channel card was posted (a platform message ref), to update it later."""
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of the meeting's cards already posted."""
@@ -134,13 +135,14 @@ class JobLoop:
         try:
             if outcome.post_first:
                 main, *rest = posts
-                await self._deliver_first(main)
-                # Recorded as soon as the channel has it: the window in which a crash would
-                # post it twice is this one post, not the invitees' DMs that follow.
-                await outcome.record()
+                card = await self._deliver_first(main)
+                # Recorded as soon as the channel has it, its card with it: the window in
+                # which a crash would post it twice is this one post, not the invitees' DMs
+                # that follow.
+                await outcome.record(() if card is None else (card,))
                 await self._show(rest)
             else:
-                await outcome.record()
+                await outcome.record(())
                 await self._show(posts)
         except JobLost:
             log.info("job %s was taken over by another worker; its effects were not kept", job.id)
@@ -150,10 +152,11 @@ class JobLoop:
             return False
         return True
 
-    async def _deliver_first(self, main: Post) -> None:
-        """The job's main post (the channel's), which must go out before the job is done."""
+    async def _deliver_first(self, main: Post) -> str | None:
+        """The job's main post (the channel's), which must go out before the job is done;
+        answers where its card is."""
         try:
-            await self._post(main)
+            return await self._post(main)
         except Exception as error:
             # Any failure of the platform (an API error, the network): the job retries.
             raise _PostFailed(f"{type(error).__name__}: {error}") from error
@@ -161,17 +164,21 @@ class JobLoop:
     async def _show(self, posts: list[Post]) -> None:
         for post in posts:
             try:
-                await self._post(post)
+                card = await self._post(post)
+                if card is not None:
+                    await self.store.remember_card(post.meeting.id, card)
             except Exception:
                 # A card we cannot edit or a DM we cannot send is not worth a retry.
                 log.exception("could not show a post of meeting %s", post.meeting.id)
 
-    async def _post(self, post: Post) -> None:
+    async def _post(self, post: Post) -> str | None:
+        """Show the post; answers where a new card of the meeting went (to follow its state)."""
         announcer = self.announcers[post.meeting.tenant.platform]
         if post.refresh:
             await announcer.refresh(post.meeting, post.reply)
-        else:
-            await announcer.announce(post.meeting, post.reply)
+            return None
+        posted = await announcer.announce(post.meeting, post.reply)
+        return posted if post.reply.card is not None else None
 
     async def _retry(self, job: Job, reason: str) -> None:
         now = self.clock()

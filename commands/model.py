@@ -165,7 +165,6 @@ class Meeting:
     invitees: tuple[str, ...] = ()  # user keys
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    card_refs: tuple[str, ...] = ()  # platform message refs of posted cards, to update in place
 
     def evolve(self, **changes: object) -> Meeting:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -491,13 +491,13 @@ class MeetingService:
 
     async def card_refs(self, tenant: Tenant, meeting_id: str) -> tuple[str, ...]:
         meeting = await self.store.get_meeting(tenant, meeting_id)
-        return meeting.card_refs if meeting is not None else ()
+        return await self.store.card_refs(meeting.id) if meeting is not None else ()
 
     async def remember_card(self, tenant: Tenant, meeting_id: str, ref: str) -> None:
         """Where a card of the meeting was posted (platform message ref), to update it later."""
         meeting = await self.store.get_meeting(tenant, meeting_id)
-        if meeting is not None and ref not in meeting.card_refs:
-            await self.store.update_meeting(meeting.evolve(card_refs=(*meeting.card_refs, ref)))
+        if meeting is not None:
+            await self.store.remember_card(meeting.id, ref)
 
     # -- participants --------------------------------------------------------------------------
 

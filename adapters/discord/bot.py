@@ -372,15 +372,16 @@ class DiscordAdapter:
             return True
         return False
 
-    async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """Post a reminder (or any channel reply) for `meeting` without an interaction; a
-        DIRECT reply (an invitee's reminder) goes to its recipient's DM instead."""
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
+        """Post a reminder (or any channel reply) for `meeting` without an interaction, and
+        answer where the card is (for the caller to remember); a DIRECT reply (an invitee's
+        reminder) goes to its recipient's DM instead."""
         if reply.visibility is Visibility.DIRECT:
             assert reply.recipient is not None  # guaranteed by Reply
             user_id = reply.recipient.user_id
             closed_at = self._closed_dms.get(user_id)
             if closed_at is not None and self.monotonic() - closed_at <= CLOSED_DM_MEMORY_SECONDS:
-                return
+                return None
             try:
                 dm = await self.client.create_dm(discord.Object(id=int(user_id)))
                 await dm.send(**self.message(reply, meeting.tenant))
@@ -388,17 +389,15 @@ class DiscordAdapter:
                 if error.code in CLOSED_DM_CODES:
                     self._closed_dms[user_id] = self.monotonic()
                 raise
-            return
+            return None
         channel = self.client.get_partial_messageable(int(meeting.channel_id))
         posted = await channel.send(**self.message(reply, meeting.tenant))
-        await self.router.service.remember_card(
-            meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted.id}"
-        )
+        return f"{meeting.channel_id}/{posted.id}"
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""
         message = self.edit_arguments(reply, meeting.tenant)
-        for ref in meeting.card_refs:
+        for ref in await self.router.service.store.card_refs(meeting.id):
             channel_id, _, message_id = ref.partition("/")
             channel = self.client.get_partial_messageable(int(channel_id))
             await channel.get_partial_message(int(message_id)).edit(**message)

@@ -172,9 +172,10 @@ class SlackAdapter:
         # A URL button still sends an interaction; Slack shows an error unless it is acked.
         await ack()
 
-    async def announce(self, meeting: Meeting, reply: Reply) -> None:
-        """Post a reminder (or any channel reply) for `meeting` without a command behind it."""
-        await self.delivery.announce(self._client(), meeting, reply)
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
+        """Post a reminder (or any channel reply) for `meeting` without a command behind it;
+        answers where its card is (None for a DM)."""
+        return await self.delivery.announce(self._client(), meeting, reply)
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""

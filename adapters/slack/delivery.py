@@ -98,10 +98,11 @@ class SlackDelivery:
             )
             await respond(text=text, blocks=blocks, response_type="in_channel")
 
-    async def announce(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
-        """Post a reminder to the meeting's channel (a new message, so people are notified);
-        its card is remembered like any other, to follow the meeting's state. A DIRECT reply
-        (an invitee's reminder) goes to its recipient's DM instead."""
+    async def announce(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> str | None:
+        """Post a reminder to the meeting's channel (a new message, so people are notified),
+        and answer where its card is, for the caller to remember with its job's end (to follow
+        the meeting's state). A DIRECT reply (an invitee's reminder) goes to its recipient's
+        DM instead."""
         if reply.visibility is Visibility.DIRECT:
             assert reply.recipient is not None  # guaranteed by Reply
             channel = await self._dm_channel(client, reply.recipient)
@@ -109,17 +110,15 @@ class SlackDelivery:
                 await client.chat_postMessage(
                     channel=channel, text=text_of(reply), blocks=blocks_of(reply)
                 )
-            return
+            return None
         posted = await client.chat_postMessage(
             channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
         )
-        await self.cards.remember_card(
-            meeting.tenant, meeting.id, f"{meeting.channel_id}/{posted['ts']}"
-        )
+        return f"{meeting.channel_id}/{posted['ts']}"
 
     async def refresh(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of every card of the meeting posted so far."""
-        for ref in meeting.card_refs:
+        for ref in await self.store.card_refs(meeting.id):
             channel, _, ts = ref.partition("/")
             await client.chat_update(
                 channel=channel, ts=ts, text=text_of(reply), blocks=blocks_of(reply)

@@ -39,14 +39,19 @@ class Post:
     refresh: bool = False  # update the meeting's posted cards instead of posting anew
 
 
-async def _nothing() -> None:
+#: writes a job's effect and its end; given the refs of the meeting's cards posted before it
+#: (a reminder's), to remember with it
+Record = Callable[[tuple[str, ...]], Awaitable[None]]
+
+
+async def _nothing(_posted: tuple[str, ...]) -> None:
     return None
 
 
 @dataclass
 class Outcome:
     posts: list[Post] = field(default_factory=list)
-    record: Callable[[], Awaitable[None]] = _nothing
+    record: Record = _nothing
     post_first: bool = False  # reminders: never lost, so posted before they are recorded
 
 
@@ -147,7 +152,7 @@ class JobHandlers:
             return Outcome(record=self._finisher(job, now, plan_after=occurrence))
         busy = meeting.state is MeetingState.RUNNING  # an earlier session still runs
 
-        async def record() -> None:
+        async def record(_posted: tuple[str, ...]) -> None:
             async with self.store.unit() as unit:
                 await unit.finish(job, now)
                 await unit.miss_before(meeting.id, occurrence.starts_at)
@@ -191,7 +196,7 @@ class JobHandlers:
             headline = f"{ended.title} ended: its {duration} min were up"
             return Outcome([await self.ended_card(ended, headline)])
 
-        async def record() -> None:
+        async def record(_posted: tuple[str, ...]) -> None:
             async with self.store.unit() as unit:
                 await unit.finish(job, now)
                 after = await occurrences.ended(unit, meeting, now, missed=True)
@@ -213,12 +218,12 @@ class JobHandlers:
     def _done(self, job: Job, now: datetime) -> Outcome:
         return Outcome(record=self._finisher(job, now))
 
-    def _finisher(
-        self, job: Job, now: datetime, *, plan_after: Occurrence | None = None
-    ) -> Callable[[], Awaitable[None]]:
-        async def record() -> None:
+    def _finisher(self, job: Job, now: datetime, *, plan_after: Occurrence | None = None) -> Record:
+        async def record(posted: tuple[str, ...]) -> None:
             async with self.store.unit() as unit:
                 await unit.finish(job, now)
+                for ref in posted:
+                    await unit.remember_card(job.meeting_id, ref)
                 if plan_after is not None:
                     meeting = await self.store.meeting_by_id(job.meeting_id)
                     if meeting is not None:

@@ -16,6 +16,7 @@ from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
 from commands.store.records import StoreBase, StoreError
 from commands.store.schema import (
     AttendanceRow,
+    CardRow,
     JobRow,
     JoinRow,
     MeetingRow,
@@ -132,6 +133,7 @@ class MeetingTables(StoreBase):
             if row is None:
                 return False
             for table in (
+                CardRow,
                 JobRow,
                 OccurrenceRow,
                 SessionRow,
@@ -205,7 +207,6 @@ def meeting_columns(meeting: Meeting) -> dict[str, Any]:
         "invitees": list(meeting.invitees),
         "started_at": meeting.started_at,
         "ended_at": meeting.ended_at,
-        "card_refs": list(meeting.card_refs),
     }
 
 
@@ -235,7 +236,6 @@ def meeting_of(row: MeetingRow) -> Meeting:
         invitees=tuple(row.invitees),
         started_at=row.started_at,
         ended_at=row.ended_at,
-        card_refs=tuple(row.card_refs),
     )
 
 

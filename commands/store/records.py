@@ -64,6 +64,24 @@ class Job:
 
 
 @dataclass(frozen=True)
+class CardRef:
+    """Where a card of a meeting was posted: the platform's message ref (`channel/ts`)."""
+
+    meeting_id: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A job to mark done at `at` if `worker` still holds it, with the cards its post left."""
+
+    job_id: int
+    worker: str
+    at: datetime
+    cards: tuple[CardRef, ...] = ()
+
+
+@dataclass(frozen=True)
 class PlannedOccurrence:
     """An occurrence to record, with the jobs its time will need (kind, due at)."""
 
@@ -82,7 +100,8 @@ class StoreBase:
     _meeting_reads: Batch[str, Meeting | None]
     _meeting_writes: Batch[Meeting, None]
     _occurrence_reads: Batch[int, Occurrence | None]
-    _finishes: Batch[tuple[int, str, datetime], bool]
+    _finishes: Batch[Finish, bool]
+    _card_writes: Batch[CardRef, None]
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:

@@ -51,12 +51,24 @@ class MeetingRow(Base):
     invitees: Mapped[list[str]] = mapped_column(JSON)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    card_refs: Mapped[list[str]] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_meetings_tenant_channel", "tenant_key", "channel_id"),
         Index("ix_meetings_tenant_title", "tenant_key", func.lower(title)),
     )
+
+
+class CardRow(Base):
+    """Where a card of a meeting was posted (a platform message ref, `channel/ts`), to update
+    it in place; a row each, so two posts remembered at once never overwrite each other."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (Index("ux_cards_meeting_ref", "meeting_id", "ref", unique=True),)
 
 
 class SessionRow(Base):

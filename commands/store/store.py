@@ -18,19 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from commands.store.batching import Batch
+from commands.store.cards import CardTables
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
 from commands.store.records import StoreError
 from commands.store.schema import Base, ValueRow
 from commands.store.timeline import TimelineTables
-from commands.store.upgrade import upgrade_1_to_2
+from commands.store.upgrade import upgrade_1_to_2, upgrade_2_to_3
 from commands.store.upkeep import UpkeepTables
 from commands.store.writing import WriteTurns
 
 __all__ = ["MeetingStore", "StoreError", "async_url"]
 
 # The layout of the tables; raised whenever a change needs existing stores to be converted.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_KEY = "meetbot.schema_version"
 
 
@@ -41,7 +42,7 @@ def async_url(url: str) -> str:
     return url
 
 
-class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
+class MeetingStore(MeetingTables, CardTables, TimelineTables, HistoryTables, UpkeepTables):
     """The persistent state of the command layer. Open with `await MeetingStore.open(url)`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -52,6 +53,7 @@ class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
         self._meeting_writes = Batch(self._write_meetings)
         self._occurrence_reads = Batch(self._read_occurrences)
         self._finishes = Batch(self._finish_jobs)
+        self._card_writes = Batch(self._write_cards)
 
     @classmethod
     async def open(cls, url: str) -> MeetingStore:
@@ -80,20 +82,24 @@ class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
         found = await self.get_value(SCHEMA_KEY)
         if found is None:
             await self.set_value(SCHEMA_KEY, str(SCHEMA_VERSION))
-        elif found == "1":
-            # Layout 1 only lacked the occurrences and jobs (create_all just added their
-            # tables): plan them from what it kept, in the same transaction as the new version.
-            async with self._write() as session:
-                await upgrade_1_to_2(session)
-                row = await session.get(ValueRow, SCHEMA_KEY)
-                assert row is not None
-                row.value = str(SCHEMA_VERSION)
-        elif found != str(SCHEMA_VERSION):
+            return
+        steps = {"1": (upgrade_1_to_2, "2"), "2": (upgrade_2_to_3, "3")}
+        if found not in steps and found != str(SCHEMA_VERSION):
             raise StoreError(
                 f"the store at {url} has layout version {found}, and this meetbot reads "
                 f"version {SCHEMA_VERSION}; use the meetbot release that wrote it, or a new "
                 "storage.url"
             )
+        # Each step in the same transaction as the version it reaches: a step that fails
+        # leaves the store as it was. (create_all above already added the new tables.)
+        while found in steps:
+            step, reached = steps[found]
+            async with self._write() as session:
+                await step(session)
+                row = await session.get(ValueRow, SCHEMA_KEY)
+                assert row is not None
+                row.value = reached
+            found = reached
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, delete, func, literal, or_, select, update
@@ -18,8 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
+from commands.store.cards import add_cards
 from commands.store.meetings import meeting_columns, update_if
-from commands.store.records import Job, JobKind, PlannedOccurrence, StoreBase, StoreError
+from commands.store.records import (
+    CardRef,
+    Finish,
+    Job,
+    JobKind,
+    PlannedOccurrence,
+    StoreBase,
+    StoreError,
+)
 from commands.store.schema import JobRow, MeetingRow, OccurrenceRow, UtcDateTime
 
 #: how many jobs one claim takes at the most
@@ -177,15 +187,16 @@ class TimelineTables(StoreBase):
             else [await self._finishes(alone)]
         )
         if not done:
-            raise JobLost(f"job {alone[0]} was taken over by another worker")
+            raise JobLost(f"job {alone.job_id} was taken over by another worker")
 
-    async def _finish_jobs(self, asks: list[tuple[int, str, datetime]]) -> list[bool]:
-        """Jobs (id, claimed by, done at) done at once, in one transaction and a statement
-        per worker; for each, whether its worker still held it (else it is `JobLost`)."""
+    async def _finish_jobs(self, asks: list[Finish]) -> list[bool]:
+        """Jobs done at once, in one transaction and a statement per worker, with the cards
+        their posts left; for each, whether its worker still held it (else it is `JobLost`).
+        A lost job's card is remembered all the same: the post is in the channel."""
         done: set[tuple[int, str]] = set()
         async with self._write() as session:
-            for worker in dict.fromkeys(claimed_by for _id, claimed_by, _at in asks):
-                mine = {job_id: at for job_id, claimed_by, at in asks if claimed_by == worker}
+            for worker in dict.fromkeys(ask.worker for ask in asks):
+                mine = {ask.job_id: ask.at for ask in asks if ask.worker == worker}
                 when = case(
                     {job_id: literal(at, UtcDateTime()) for job_id, at in mine.items()},
                     value=JobRow.id,
@@ -199,10 +210,11 @@ class TimelineTables(StoreBase):
                     .execution_options(synchronize_session=False)
                 )
                 done |= {(job_id, worker) for job_id in (await session.scalars(query)).all()}
+            await add_cards(session, [card for ask in asks for card in ask.cards])
         answers = []
-        for job_id, worker, _at in asks:
-            answers.append((job_id, worker) in done)
-            done.discard((job_id, worker))  # the same job asked twice: done once
+        for ask in asks:
+            answers.append((ask.job_id, ask.worker) in done)
+            done.discard((ask.job_id, ask.worker))  # the same job asked twice: done once
         return answers
 
 
@@ -218,7 +230,7 @@ class Unit:
     ) -> None:
         self._session = session
         self._begin = begin
-        self._finish: tuple[int, str, datetime] | None = None  # not written yet
+        self._finish: Finish | None = None  # asked, not written yet
 
     async def _open(self) -> AsyncSession:
         """The unit's transaction, with the finish asked before it (if any) written first."""
@@ -227,10 +239,11 @@ class Unit:
             self._session = await self._begin()
         if self._finish is not None:
             asked, self._finish = self._finish, None
-            await _finish(self._session, *asked)
+            await _finish(self._session, asked.job_id, asked.worker, asked.at)
+            await add_cards(self._session, asked.cards)
         return self._session
 
-    def lone_finish(self) -> tuple[int, str, datetime] | None:
+    def lone_finish(self) -> Finish | None:
         """The finish asked of a unit that wrote nothing else (the store does it), if any."""
         asked, self._finish = self._finish, None
         return asked
@@ -240,9 +253,18 @@ class Unit:
         Asked first, before any other write, it is held until the unit's next write (which
         raises `JobLost` instead, before writing), or made with others' at the unit's end."""
         if self._session is None and self._finish is None and self._begin is not None:
-            self._finish = (job.id, job.claimed_by, at)
+            self._finish = Finish(job.id, job.claimed_by, at)
             return
         await _finish(await self._open(), job.id, job.claimed_by, at)
+
+    async def remember_card(self, meeting_id: str, ref: str) -> None:
+        """Remember where a card of the meeting was posted, with the unit's other writes (with
+        a finish still held, together with it)."""
+        card = CardRef(meeting_id, ref)
+        if self._session is None and self._finish is not None:
+            self._finish = replace(self._finish, cards=(*self._finish.cards, card))
+            return
+        await add_cards(await self._open(), [card])
 
     async def add_occurrence(
         self, meeting_id: str, planned: PlannedOccurrence

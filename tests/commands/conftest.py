@@ -122,8 +122,9 @@ class Recorder:
     def __init__(self) -> None:
         self.posts: list[tuple[bool, Meeting, Reply]] = []
 
-    async def announce(self, meeting: Meeting, reply: Reply) -> None:
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         self.posts.append((False, meeting, reply))
+        return None  # nowhere to update in place
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         self.posts.append((True, meeting, reply))

@@ -7,6 +7,7 @@ what the provider itself now says.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from urllib.parse import parse_qs, urlsplit
@@ -18,7 +19,7 @@ from commands.model import MeetingState
 from commands.replies import ButtonAction, Reply, Visibility
 from providers.base import RoomState
 
-from .conftest import SLACK_T2, Bench, only, person
+from .conftest import SLACK_T2, Bench, card_id, only, person
 
 ALICE = person("alice")
 BOB = person("bob")
@@ -238,3 +239,15 @@ async def test_a_meeting_that_cannot_be_recorded_is_taken_back_from_the_provider
     assert live_rooms(bench, provider) == []
     assert await bench.store.next_due() is None, "no job was planned for it"
     assert await bench.store.find_meetings(bench.channel.tenant) == []
+
+
+async def test_cards_remembered_at_once_are_all_kept(bench: Bench):
+    # A reminder's card and a command's card remembered at the same moment: each read the
+    # meeting's list of cards and wrote it back with its own added, and all but one were lost.
+    meeting_id = card_id(await bench.say(ALICE, "create Standup"))
+    tenant = bench.channel.tenant
+    refs = [f"C1/{index}.0" for index in range(10)]
+    await asyncio.gather(*(bench.service.remember_card(tenant, meeting_id, r) for r in refs))
+    assert set(await bench.service.card_refs(tenant, meeting_id)) == set(refs)
+    await bench.service.remember_card(SLACK_T2, meeting_id, "C9/9.0")  # not theirs: nothing
+    assert "C9/9.0" not in await bench.service.card_refs(tenant, meeting_id)

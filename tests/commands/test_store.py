@@ -50,7 +50,6 @@ def meeting(mid: str = "m1", tenant: Tenant = T1, title: str = "Algebra", **extr
         created_at=AT,
         schedule=Schedule(AT + timedelta(days=1), 45, "FREQ=WEEKLY", 10),
         invitees=("slack:T1:U2",),
-        card_refs=("C1/1.2",),
     )
     values.update(extra)
     return Meeting(**values)
@@ -198,10 +197,10 @@ async def test_unopenable_store_is_a_store_error(tmp_path):
 async def test_a_store_of_another_layout_is_refused_clearly(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = await MeetingStore.open(url)
-    assert await store.get_value("meetbot.schema_version") == "2"
+    assert await store.get_value("meetbot.schema_version") == "3"
     await store.set_value("meetbot.schema_version", "7")
     await store.close()
-    with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 2"):
+    with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 3"):
         await MeetingStore.open(url)
 
 
@@ -218,6 +217,8 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
     with sqlite3.connect(db) as connection:
         connection.execute("DELETE FROM jobs")
         connection.execute("DELETE FROM occurrences")
+        connection.execute("DROP TABLE cards")
+        connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
         connection.execute(
             "INSERT INTO reminders (meeting_id, due_at, kind, failures) VALUES (?, ?, ?, 0)",
             ("soon", (start - timedelta(minutes=10)).replace(tzinfo=None), "start"),
@@ -225,7 +226,7 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
         connection.execute("UPDATE kv SET value = '1' WHERE key = 'meetbot.schema_version'")
     upgraded = await MeetingStore.open(f"sqlite:///{db}")
     try:
-        assert await upgraded.get_value("meetbot.schema_version") == "2"
+        assert await upgraded.get_value("meetbot.schema_version") == "3"
         assert await upgraded.pending_jobs("soon") == [
             (JobKind.REMIND, start - timedelta(minutes=10), 1),
             (JobKind.OPEN, start, 1),
@@ -236,3 +237,45 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
         assert running.opened_at == AT
     finally:
         await upgraded.close()
+
+
+async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(tmp_path):
+    # Layout 2 kept each meeting's card refs as a list on its row.
+    db = tmp_path / "v2.db"
+    store = await MeetingStore.open(f"sqlite:///{db}")
+    await store.add_meeting(meeting("two"))
+    await store.add_meeting(meeting("none"))
+    await store.close()
+    with sqlite3.connect(db) as connection:
+        connection.execute("DROP TABLE cards")
+        connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
+        connection.execute(
+            "UPDATE meetings SET card_refs = ? WHERE id = 'two'", ('["C1/1.2", "C2/3.4"]',)
+        )
+        connection.execute("UPDATE kv SET value = '2' WHERE key = 'meetbot.schema_version'")
+    upgraded = await MeetingStore.open(f"sqlite:///{db}")
+    try:
+        assert await upgraded.get_value("meetbot.schema_version") == "3"
+        assert await upgraded.card_refs("two") == ("C1/1.2", "C2/3.4")
+        assert await upgraded.card_refs("none") == ()
+        await upgraded.add_meeting(meeting("new"))  # the meetings table takes rows as before
+        await upgraded.remember_card("new", "C9/9.9")
+        assert await upgraded.card_refs("new") == ("C9/9.9",)
+    finally:
+        await upgraded.close()
+    with sqlite3.connect(db) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(meetings)")]
+    assert "card_refs" not in columns
+
+
+async def test_cards_remembered_at_once_are_all_kept_once(store):
+    # Two posts remembered at the same moment (a reminder's and a command's card) used to
+    # read the meeting's list and write it back: one of them was lost.
+    await store.add_meeting(meeting("m1"))
+    refs = [f"C1/{index}.0" for index in range(20)]
+    await asyncio.gather(*(store.remember_card("m1", ref) for ref in refs + refs))
+    assert await store.card_refs("m1") == tuple(refs)
+    await store.remember_card("gone", "C1/1.0")  # a meeting deleted meanwhile: nothing
+    assert await store.card_refs("gone") == ()
+    await store.delete_meeting(T1, "m1")
+    assert await store.card_refs("m1") == ()

@@ -46,7 +46,7 @@ def statements(store: MeetingStore) -> Iterator[list[str]]:
 
 
 async def meetings_with_reminders(store: MeetingStore, count: int) -> list[Meeting]:
-    made = [meeting(f"m{index}", card_refs=()) for index in range(count)]
+    made = [meeting(f"m{index}") for index in range(count)]
     plan = PlannedOccurrence(AT + timedelta(hours=1), ((JobKind.REMIND, AT),))
     for one in made:
         await store.add_meeting(one, plan)
