@@ -55,7 +55,7 @@ from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service
 from bot.config import parse_config
 from bot.logs import configure_logging
-from bot.scheduler import JobLoop
+from bot.scheduler import LOOKAHEAD, JobLoop
 from commands.model import Meeting, Platform, Schedule, Tenant
 from commands.policy import RolePolicy
 from commands.router import CommandRouter
@@ -70,7 +70,9 @@ from providers.base import Room
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fakes" / "slack_web_api.py"
 TARGET = 5.0  # seconds: the last reminder at most this long after its due time
-LEAD = 5.0  # seconds from the bot's start to the due time (its imports and first round)
+# Seconds from the bot's start to the due time: long enough for its start and a whole
+# lookahead (LOOKAHEAD), as for a bot that is running when its reminders come due.
+LEAD = 40.0
 GIVE_UP = 60.0  # seconds after the due time: the bench stops whatever happened
 FAKE_LIMITS = {"workspace_per_minute": 300.0, "workspace_burst": 50.0}
 TOKEN = "xoxb-bench-only"  # noqa: S105 - the fake's; not a real token
@@ -127,6 +129,7 @@ async def run_bot(url: str, db: str) -> None:
         _utc_now,
         interval=config.reminders.check_seconds,
         watch=MeetingWatch(service, service.policy),
+        lookahead=LOOKAHEAD,
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,7 +16,7 @@ from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service
 from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
-from bot.scheduler import Announcer, JobLoop
+from bot.scheduler import LOOKAHEAD, Announcer, JobLoop
 from bot.server import InboundServer
 from commands.lifecycle.callbacks import ProviderCallbacks
 from commands.lifecycle.urls import CallbackUrls
@@ -147,6 +147,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             utc_now,
             interval=config.reminders.check_seconds,
             watch=MeetingWatch(service, service.policy),
+            lookahead=LOOKAHEAD,  # the real clock: reminders are prepared before their time
         )
         service.nudge = scheduler.nudge
         if inbound is not None:

@@ -10,6 +10,12 @@ run the same job, and a job a dead process had claimed is taken over once its le
 The next batch is claimed while the last one's tail still runs, so one slow post does not hold
 up the ones behind it. A post that fails is tried again with backoff, a bounded number of
 times (a channel the bot was removed from must not be tried forever).
+
+With a `lookahead` (`meetbot run` has one; tests and the terminal chat's simulated clock do
+not), reminders are claimed that long before they are due, read and rendered then, and each
+posted at its due time: when 10,000 come due in the same minute, only the posts are left for
+that minute. The price: a meeting cancelled or edited within the lookahead before its reminder
+may still get the reminder as it was.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Protocol
 from commands.model import Meeting, Platform
 from commands.replies import Reply
 from commands.schedule.jobs import JobHandlers, Outcome, Post
-from commands.store import Job, JobLost
+from commands.store import Job, JobKind, JobLost
 from commands.store.timeline import CLAIM_BATCH
 from commands.watch import MeetingWatch
 
@@ -37,6 +43,8 @@ LEASE = timedelta(minutes=2)
 CONCURRENCY = 200  # jobs in flight at once (posts to many channels)
 NOT_HERE_BACKOFF = timedelta(minutes=5)
 MIN_PAUSE = 0.05  # seconds between rounds that found nothing to do
+LOOKAHEAD = timedelta(seconds=30)  # how long before its time a reminder is prepared (`run`)
+EARLY_KINDS = (JobKind.REMIND,)  # prepared early: their handlers only read and render
 
 
 class Announcer(Protocol):
@@ -60,6 +68,7 @@ class JobLoop:
         worker: str | None = None,
         lease: timedelta = LEASE,
         batch: int = CLAIM_BATCH,
+        lookahead: timedelta = timedelta(0),
     ) -> None:
         self.handlers = handlers
         self.store = handlers.store
@@ -70,8 +79,10 @@ class JobLoop:
         self.worker = worker or f"meetbot-{secrets.token_hex(4)}"
         self.lease = lease
         self.batch = batch
+        self.lookahead = lookahead
         self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(CONCURRENCY)
+        self._early: set[asyncio.Task[None]] = set()  # prepared, waiting for their time
 
     def nudge(self) -> None:
         """A job came due now: run a round without waiting for the interval."""
@@ -122,9 +133,50 @@ class JobLoop:
                 await self._retry(job, "failed unexpectedly")
                 return False
 
+    async def prepare_ahead(self) -> int:
+        """Claim the reminders due within the lookahead, prepare each now and post it at its
+        time (in a task of its own); returns how many were claimed."""
+        if not self.lookahead:
+            return 0
+        claimed = 0
+        while True:
+            now = self.clock()
+            jobs = await self.store.claim_jobs(
+                now,
+                self.worker,
+                lease=self.lease,
+                limit=self.batch,
+                before=now + self.lookahead,
+                kinds=EARLY_KINDS,
+            )
+            for job in jobs:
+                task = asyncio.create_task(self._run_early(job))
+                self._early.add(task)
+                task.add_done_callback(self._early.discard)
+            claimed += len(jobs)
+            if len(jobs) < self.batch:
+                return claimed
+
+    async def _run_early(self, job: Job) -> None:
+        try:
+            async with self._gate:
+                # Rendered as of its due time ("starts in 15 min"), which is when it is seen.
+                outcome = await self.handlers.handle(job, max(self.clock(), job.due_at))
+            wait = (job.due_at - self.clock()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._gate:
+                await self.carry_out(job, outcome)
+        except Exception:
+            log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
+            await self._retry(job, "failed unexpectedly")
+
     async def run_job(self, job: Job) -> bool:
+        return await self.carry_out(job, await self.handlers.handle(job, self.clock()))
+
+    async def carry_out(self, job: Job, outcome: Outcome) -> bool:
+        """Show what the job's handler said and record its effect, in the order it asked."""
         now = self.clock()
-        outcome = await self.handlers.handle(job, now)
         posts = [p for p in outcome.posts if p.meeting.tenant.platform in self.announcers]
         if outcome.posts and not posts:
             # That platform is not running in this process: leave the job for a while (for a
@@ -205,11 +257,22 @@ class JobLoop:
         return len(updates)
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._rounds(stop)
+        finally:
+            # Reminders prepared but not yet due stay claimed until their lease runs out;
+            # then this process after a restart (or another) takes them.
+            for task in self._early:
+                task.cancel()
+            await asyncio.gather(*self._early, return_exceptions=True)
+
+    async def _rounds(self, stop: asyncio.Event) -> None:
         swept = -float("inf")
         while not stop.is_set():
             self._wake.clear()
             try:
                 done = await self.run_due(stop)
+                done += await self.prepare_ahead()
                 # The watch asks providers: at its own pace, not at every job's due time.
                 if self.watch is not None and time.monotonic() - swept >= self.interval:
                     swept = time.monotonic()
@@ -234,6 +297,10 @@ class JobLoop:
         """Seconds until the next job can be claimed, at most `interval` (a job planned
         meanwhile by another process is seen by then; one planned here nudges)."""
         ready = await self.store.next_claimable()
+        if self.lookahead:
+            early = await self.store.next_claimable(EARLY_KINDS)
+            if early is not None and ready is not None:
+                ready = min(ready, early - self.lookahead)
         if ready is None:
             return self.interval
         return max(0.0, min(self.interval, (ready - self.clock()).total_seconds()))

@@ -4,9 +4,10 @@ Every listener acks first, before any I/O (Slack allows 3 seconds), then maps th
 a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. HTTP mode
 serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
 Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
-answers are retried after Retry-After by slack_sdk's rate-limit retry handler. Every Web API
-call goes through one HTTP session (a pool of kept-alive connections), opened on first use:
-slack_sdk alone would open and close a session, and a TCP connection, per call.
+answers are retried after Retry-After. The posts (cards, reminders, DMs) go through
+`webapi.SlackWebApi`, the rest of the Web API through slack_sdk; each keeps one HTTP session
+(a pool of kept-alive connections), opened on first use: slack_sdk alone would open and close
+a session, and a TCP connection, per call.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
 from adapters.slack.endpoint import HttpEndpoint
 from adapters.slack.people import SlackPeople, slack_error
+from adapters.slack.webapi import SlackWebApi
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
 from commands.router import CommandRouter
@@ -72,7 +74,8 @@ class SlackAdapter:
         self.command = command
         self.app_token = app_token
         self.people = people or SlackPeople()
-        self.delivery = SlackDelivery(store, cards, clock)
+        self.web = SlackWebApi(api_url or DEFAULT_API_URL, bot_token, timeout=API_TIMEOUT)
+        self.delivery = SlackDelivery(store, cards, clock, self.web)
         client = AsyncWebClient(
             token=bot_token,
             base_url=_with_slash(api_url or DEFAULT_API_URL),
@@ -123,7 +126,7 @@ class SlackAdapter:
         router = self._router_for(client)
         replies = await router.dispatch(user, where, str(body.get("text") or ""))
         await self.delivery.deliver(
-            replies, client=client, respond=respond, invoker=user, channel_id=where.channel_id
+            replies, respond=respond, invoker=user, channel_id=where.channel_id
         )
 
     async def _on_button(
@@ -153,9 +156,7 @@ class SlackAdapter:
             return
         where = Conversation(Tenant(Platform.SLACK, team_id), channel_id)
         replies = await self._router_for(client).click(user, where, kind, meeting_id)
-        await self.delivery.deliver(
-            replies, client=client, respond=respond, invoker=user, channel_id=channel_id
-        )
+        await self.delivery.deliver(replies, respond=respond, invoker=user, channel_id=channel_id)
 
     @staticmethod
     async def _apologize(respond: Respond, what: str) -> None:
@@ -175,11 +176,11 @@ class SlackAdapter:
     async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """Post a reminder (or any channel reply) for `meeting` without a command behind it;
         answers where its card is (None for a DM)."""
-        return await self.delivery.announce(self._client(), meeting, reply)
+        return await self.delivery.announce(meeting, reply)
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""
-        await self.delivery.refresh(self._client(), meeting, reply)
+        await self.delivery.refresh(meeting, reply)
 
     def _client(self) -> AsyncWebClient:
         """The app's Web API client, on the shared HTTP session (opened here, inside the event
@@ -246,6 +247,7 @@ class SlackAdapter:
         if session is not None:
             await session.close()
             self.app.client.session = None
+        await self.web.close()
 
     async def drained(self, grace_seconds: float = 10.0) -> None:
         """Wait (bounded) until the work acknowledged so far is done."""

@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_of, text_of
 from adapters.slack.people import slack_error
+from adapters.slack.webapi import SlackWebApi
 from commands.model import ChatUser, Meeting, Tenant
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
@@ -41,25 +41,31 @@ class CardBook(Protocol):
 
 
 class SlackDelivery:
-    def __init__(self, store: MeetingStore, cards: CardBook, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: MeetingStore,
+        cards: CardBook,
+        clock: Callable[[], datetime],
+        web: SlackWebApi,
+    ) -> None:
         self.store = store
         self.cards = cards
         self.clock = clock
+        self.web = web
 
     async def deliver(
         self,
         replies: list[Reply],
         *,
-        client: AsyncWebClient,
         respond: Respond,
         invoker: ChatUser,
         channel_id: str,
     ) -> None:
         for reply in replies:
             if reply.visibility is Visibility.CHANNEL:
-                await self._channel(reply, client, respond, invoker, channel_id)
+                await self._channel(reply, respond, invoker, channel_id)
             elif reply.visibility is Visibility.DIRECT:
-                await self._direct(reply, client, respond, invoker)
+                await self._direct(reply, respond, invoker)
             else:
                 await respond(
                     text=text_of(reply), blocks=blocks_of(reply), response_type="ephemeral"
@@ -68,7 +74,6 @@ class SlackDelivery:
     async def _channel(
         self,
         reply: Reply,
-        client: AsyncWebClient,
         respond: Respond,
         invoker: ChatUser,
         channel_id: str,
@@ -81,11 +86,11 @@ class SlackDelivery:
                 here = [ref for ref in refs if ref.startswith(channel_id + "/")]
                 if here:
                     for ref in here:
-                        await client.chat_update(
+                        await self.web.chat_update(
                             channel=channel_id, ts=ref.partition("/")[2], text=text, blocks=blocks
                         )
                     return
-            posted = await client.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
+            posted = await self.web.chat_postMessage(channel=channel_id, text=text, blocks=blocks)
             if meeting_id is not None:
                 ref = f"{channel_id}/{posted['ts']}"
                 await self.cards.remember_card(invoker.tenant, meeting_id, ref)
@@ -98,41 +103,39 @@ class SlackDelivery:
             )
             await respond(text=text, blocks=blocks, response_type="in_channel")
 
-    async def announce(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> str | None:
+    async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """Post a reminder to the meeting's channel (a new message, so people are notified),
         and answer where its card is, for the caller to remember with its job's end (to follow
         the meeting's state). A DIRECT reply (an invitee's reminder) goes to its recipient's
         DM instead."""
         if reply.visibility is Visibility.DIRECT:
             assert reply.recipient is not None  # guaranteed by Reply
-            channel = await self._dm_channel(client, reply.recipient)
+            channel = await self._dm_channel(reply.recipient)
             if channel is not None:
-                await client.chat_postMessage(
+                await self.web.chat_postMessage(
                     channel=channel, text=text_of(reply), blocks=blocks_of(reply)
                 )
             return None
-        posted = await client.chat_postMessage(
+        posted = await self.web.chat_postMessage(
             channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
         )
         return f"{meeting.channel_id}/{posted['ts']}"
 
-    async def refresh(self, client: AsyncWebClient, meeting: Meeting, reply: Reply) -> None:
+    async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of every card of the meeting posted so far."""
         for ref in await self.store.card_refs(meeting.id):
             channel, _, ts = ref.partition("/")
-            await client.chat_update(
+            await self.web.chat_update(
                 channel=channel, ts=ts, text=text_of(reply), blocks=blocks_of(reply)
             )
 
-    async def _direct(
-        self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser
-    ) -> None:
+    async def _direct(self, reply: Reply, respond: Respond, invoker: ChatUser) -> None:
         recipient = reply.recipient
         assert recipient is not None  # guaranteed by Reply
         try:
-            channel = await self._dm_channel(client, recipient)
+            channel = await self._dm_channel(recipient)
             if channel is not None:
-                await client.chat_postMessage(
+                await self.web.chat_postMessage(
                     channel=channel, text=text_of(reply), blocks=blocks_of(reply)
                 )
                 return
@@ -156,11 +159,11 @@ class SlackDelivery:
             )
             await respond(text=text_of(note), response_type="ephemeral")
 
-    async def _dm_channel(self, client: AsyncWebClient, user: ChatUser) -> str | None:
+    async def _dm_channel(self, user: ChatUser) -> str | None:
         cached = await self.store.dm_channel(user.key)
         if cached is not None:
             return cached
-        opened = await client.conversations_open(users=user.user_id)
+        opened = await self.web.conversations_open(users=user.user_id)
         channel = str((opened.get("channel") or {}).get("id") or "")
         if not channel:
             return None

@@ -9,7 +9,7 @@ a worker whose lease was taken over meanwhile cannot finish, and its whole unit 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -92,14 +92,26 @@ class TimelineTables(StoreBase):
         return _utc(found)
 
     async def claim_jobs(
-        self, now: datetime, worker: str, *, lease: timedelta, limit: int = CLAIM_BATCH
+        self,
+        now: datetime,
+        worker: str,
+        *,
+        lease: timedelta,
+        limit: int = CLAIM_BATCH,
+        before: datetime | None = None,
+        kinds: Collection[JobKind] | None = None,
     ) -> list[Job]:
-        """Take up to `limit` due jobs for `worker` until `now + lease`, oldest due first."""
-        claimable = (
+        """Take up to `limit` jobs for `worker`, oldest due first: those due by `before` (by
+        `now` unless told), of `kinds` (any unless told), held until `lease` after the later
+        of `now` and their due time."""
+        until = before or now
+        claimable = [
             JobRow.done_at.is_(None),
-            JobRow.due_at <= now,
+            JobRow.due_at <= until,
             or_(JobRow.claimed_until.is_(None), JobRow.claimed_until <= now),
-        )
+        ]
+        if kinds is not None:
+            claimable.append(JobRow.kind.in_([kind.value for kind in kinds]))
         candidates = select(JobRow.id).where(*claimable).order_by(JobRow.due_at, JobRow.id)
         candidates = candidates.limit(limit)
         if self._engine.dialect.name == "postgresql":
@@ -107,7 +119,7 @@ class TimelineTables(StoreBase):
         claim = (
             update(JobRow)
             .where(JobRow.id.in_(candidates.scalar_subquery()), *claimable)
-            .values(claimed_by=worker, claimed_until=now + lease, attempts=JobRow.attempts + 1)
+            .values(claimed_by=worker, claimed_until=until + lease, attempts=JobRow.attempts + 1)
             .returning(JobRow)
         )
         async with self._write() as session:
@@ -122,13 +134,16 @@ class TimelineTables(StoreBase):
             found: datetime | None = (await session.execute(query)).scalar()
         return _utc(found)
 
-    async def next_claimable(self) -> datetime | None:
-        """The earliest moment a pending job can be claimed: its due time, or the end of the
-        lease another worker holds on it (a scheduler sleeps until then, not a poll longer)."""
+    async def next_claimable(self, kinds: Collection[JobKind] | None = None) -> datetime | None:
+        """The earliest moment a pending job (of `kinds`, if told) can be claimed: its due
+        time, or the end of the lease another worker holds on it (a scheduler sleeps until
+        then, not a poll longer)."""
         ready = case(
             (JobRow.claimed_until > JobRow.due_at, JobRow.claimed_until), else_=JobRow.due_at
         )
         query = select(func.min(ready)).where(JobRow.done_at.is_(None))
+        if kinds is not None:
+            query = query.where(JobRow.kind.in_([kind.value for kind in kinds]))
         async with self._sessions() as session:
             found: datetime | None = (await session.execute(query)).scalar()
         return _utc(found)
