@@ -328,7 +328,12 @@ async def main(meetings: int, workspaces: int, profile: str | None) -> None:
                 late_start = time.time() - due.timestamp()
                 if late_start > 0:
                     print(f"NOTE: the bot was ready only {late_start:.1f} s after the due time")
+                pids = {"bot": bot.pid, "fake Slack": fake.pid}
+                at_due = asyncio.create_task(cpu_when(due.timestamp(), pids))
                 posted = await wait_for_posts(http, url, meetings, due.timestamp())
+                spent = {
+                    name: cpu_seconds(pid) - (await at_due)[name] for name, pid in pids.items()
+                }
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
                     await asyncio.wait_for(spy.wait(), 30)
@@ -337,6 +342,11 @@ async def main(meetings: int, workspaces: int, profile: str | None) -> None:
                 async with http.get(f"{url}/_fake/stats") as answer:
                     stats: dict[str, Any] = await answer.json()
                 left = await reminders_left(db)
+        print(
+            "CPU from the due time to the last post: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items())
+            + f" (the bot {1000 * spent['bot'] / meetings:.2f} ms a reminder)"
+        )
         report(
             stats=stats,
             channels=channels,
@@ -354,6 +364,18 @@ async def main(meetings: int, workspaces: int, profile: str | None) -> None:
         f"CPU of bot and fake Slack together: {children.ru_utime + children.ru_stime:.1f} s "
         f"(on {os.cpu_count()} cores)"
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_when(moment: float, pids: dict[str, int]) -> dict[str, float]:
+    """The CPU time of each process at `moment` (unix time)."""
+    await asyncio.sleep(max(0.0, moment - time.time()))
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
 async def wait_for_posts(http: aiohttp.ClientSession, url: str, expected: int, due: float) -> int:

@@ -243,6 +243,13 @@ class Config(_Section):
         default = self.providers.default
         if default is not None and default not in configured:
             raise ValueError(f"providers.default is {default!r}, which has no section")
+        slack, port = self.slack, self.server.port
+        shared = slack is not None and slack.mode == "http" and port is not None
+        if shared and slack is not None and "port" in slack.model_fields_set and slack.port != port:
+            raise ValueError(
+                f"slack.port is {slack.port} and server.port {port}: with the server on, "
+                "Slack's endpoint is served on server.port; remove slack.port"
+            )
 
 
 def _secret_values(model: BaseModel) -> list[SecretStr]:

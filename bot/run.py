@@ -41,7 +41,11 @@ async def _finish(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 async def start_slack(
-    config: SlackConfig, router: CommandRouter, service: MeetingService, store: MeetingStore
+    config: SlackConfig,
+    router: CommandRouter,
+    service: MeetingService,
+    store: MeetingStore,
+    inbound: InboundServer | None = None,
 ) -> SlackAdapter:
     adapter = SlackAdapter(
         router,
@@ -57,7 +61,10 @@ async def start_slack(
     )
     try:
         await adapter.verify()
-        if config.mode == "http":
+        if config.mode == "http" and inbound is not None:
+            inbound.slack = await adapter.shared_http()
+            log.info("slack: HTTP mode on the inbound server's port at %s", config.path)
+        elif config.mode == "http":
             port = await adapter.serve_http("0.0.0.0", config.port, config.path)  # noqa: S104 - behind the operator's proxy
             log.info("slack: HTTP mode on port %d at %s", port, config.path)
         else:
@@ -86,12 +93,15 @@ async def start_discord(
     return adapter, task
 
 
-async def start_server(config: ServerConfig) -> tuple[InboundServer | None, CallbackUrls | None]:
-    """The inbound server, when `server.port` is set; callback URLs when providers can reach
-    it (`server.public_url`)."""
+async def start_server(
+    config: ServerConfig, slack_path: str | None = None
+) -> tuple[InboundServer | None, CallbackUrls | None]:
+    """The inbound server, when `server.port` is set (serving Slack's endpoint at
+    `slack_path` too, if given); callback URLs when providers can reach it
+    (`server.public_url`)."""
     if config.port is None:
         return None, None
-    inbound = InboundServer()
+    inbound = InboundServer(slack_path=slack_path)
     port = await inbound.start(config.host, config.port)
     log.info("inbound server on port %d%s", port, "" if config.public_url else " (no public_url)")
     urls = CallbackUrls(config.public_url) if config.public_url else None
@@ -109,7 +119,10 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             stack.push_async_callback(provider.aclose)
         store = await MeetingStore.open(config.storage.url)
         stack.push_async_callback(store.close)
-        inbound, callbacks = await start_server(config.server)
+        # Slack in HTTP mode is served on the inbound server's port when there is one.
+        http = config.slack is not None and config.slack.mode == "http"
+        shared = config.slack.path if config.slack is not None and http else None
+        inbound, callbacks = await start_server(config.server, shared)
         if inbound is not None:
             stack.push_async_callback(inbound.close)
         service = build_service(
@@ -124,7 +137,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
         router = CommandRouter(service)
         announcers: dict[Platform, Announcer] = {}
         if config.slack is not None:
-            slack = await start_slack(config.slack, router, service, store)
+            slack = await start_slack(config.slack, router, service, store, inbound)
             stack.push_async_callback(slack.close)
             announcers[Platform.SLACK] = slack
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]

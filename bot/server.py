@@ -1,4 +1,5 @@
-"""The inbound HTTP server (`server.port`): provider callbacks and `/healthz`.
+"""The inbound HTTP server (`server.port`): provider callbacks, `/healthz`, and Slack's
+endpoint when Slack runs in HTTP mode (one port for all, behind one proxy rule).
 
 One small aiohttp app. A callback is checked by the command layer (`commands.lifecycle`) and
 what it changes is shown in chat through the platform's adapter, like any post of the clock's.
@@ -7,12 +8,13 @@ Refusals are a status and one short log line, never a traceback: anyone can send
     GET  /healthz                                      200 "ok"
     GET  /callbacks/{provider}/{meeting}/ended?token=  a meeting ended on the provider
     POST /callbacks/{provider}/{meeting}/recording     a recording is ready (signed_parameters)
+    POST {slack.path}                                  Slack's signed requests (HTTP mode)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -24,6 +26,9 @@ from commands.schedule.jobs import Post
 log = logging.getLogger("meetbot.server")
 
 MAX_BODY_BYTES = 64 * 1024  # a signed recording callback is a few hundred bytes
+SLACK_MAX_BODY_BYTES = 1024 * 1024  # Slack's interaction payloads: tens of kilobytes at most
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class InboundServer:
@@ -31,16 +36,24 @@ class InboundServer:
         self,
         callbacks: ProviderCallbacks | None = None,
         announcers: Mapping[Platform, Announcer] | None = None,
+        *,
+        slack_path: str | None = None,
     ) -> None:
         # Both may be given once the server runs: its port goes into the callback URLs that
         # the service hands to providers, so the service is built after the server started.
         self.callbacks = callbacks
         self.announcers: Mapping[Platform, Announcer] = announcers or {}
+        # Slack's endpoint, served at `slack_path` once the Slack adapter has started.
+        self.slack_path = slack_path
+        self.slack: Handler | None = None
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        size = SLACK_MAX_BODY_BYTES if self.slack_path else MAX_BODY_BYTES
+        app = web.Application(client_max_size=size)
         app.router.add_get("/healthz", self._healthz)
+        if self.slack_path:
+            app.router.add_post(self.slack_path, self._slack)
         app.router.add_get("/callbacks/{provider}/{meeting}/ended", self._ended)
         app.router.add_post("/callbacks/{provider}/{meeting}/recording", self._recording)
         return app
@@ -56,6 +69,12 @@ class InboundServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _slack(self, request: web.Request) -> web.StreamResponse:
+        if self.slack is None:
+            # Not started yet (the adapter starts after the server): Slack retries.
+            return web.json_response({"error": "starting"}, status=503)
+        return await self.slack(request)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")

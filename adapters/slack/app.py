@@ -17,11 +17,12 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -203,6 +204,16 @@ class SlackAdapter:
             self.app, self.store, self.signing_secret, self.command, self.wall_clock
         )
         return await self._endpoint.start(host, port, path)
+
+    async def shared_http(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The signed endpoint's handler, for a server that serves it on its own port (the
+        inbound server's, `server.port`), with the same checks as `serve_http`."""
+        self._client()  # before the first request: its client copies the session
+        self._endpoint = HttpEndpoint(
+            self.app, self.store, self.signing_secret, self.command, self.wall_clock
+        )
+        await self._endpoint.prepare()
+        return self._endpoint.handle
 
     async def verify(self) -> None:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line

@@ -46,14 +46,20 @@ class HttpEndpoint:
         self._gate_store: MeetingStore | None = None
         self._runner: web.AppRunner | None = None
 
-    async def start(self, host: str, port: int, path: str) -> int:
-        """Listen on `host`:`port` (0 picks one) at `path`; returns the port."""
+    async def prepare(self) -> None:
+        """Ready to answer requests (the replay gate), whoever listens for them."""
+        if self._gate is not None:
+            return
         # Every request waits for its claim before the ack: on connections of its own, so a
         # burst of joins writing their log cannot make the claims queue for one.
         self._gate_store = await self.store.with_own_connections()
         self._gate = RequestGate(self.signing_secret, self._gate_store, clock=self.wall_clock)
+
+    async def start(self, host: str, port: int, path: str) -> int:
+        """Listen on `host`:`port` (0 picks one) at `path`; returns the port."""
+        await self.prepare()
         web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-        web_app.router.add_post(path, self._on_request)
+        web_app.router.add_post(path, self.handle)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -70,7 +76,8 @@ class HttpEndpoint:
             await self._gate_store.close()
             self._gate_store = None
 
-    async def _on_request(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One request to the endpoint (from its own listener, or a server it shares)."""
         gate = self._gate
         assert gate is not None  # set before the server starts
         body = await request.read()

@@ -212,9 +212,15 @@ class TimelineTables(StoreBase):
         async with self._write() as session:
             for worker in dict.fromkeys(ask.worker for ask in asks):
                 mine = {ask.job_id: ask.at for ask in asks if ask.worker == worker}
-                when = case(
-                    {job_id: literal(at, UtcDateTime()) for job_id, at in mine.items()},
-                    value=JobRow.id,
+                moments = set(mine.values())
+                # Reminders prepared ahead are all done "at" their common due time: one value.
+                when = (
+                    literal(next(iter(moments)), UtcDateTime())
+                    if len(moments) == 1
+                    else case(
+                        {job_id: literal(at, UtcDateTime()) for job_id, at in mine.items()},
+                        value=JobRow.id,
+                    )
                 )
                 query = (
                     update(JobRow)

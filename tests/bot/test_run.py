@@ -12,7 +12,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot import cli
-from bot.config import parse_config
+from bot.config import ConfigError, parse_config
 from bot.run import run
 from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
 from tests.adapters.fake_discord import APP_ID, FakeDiscord, meet_command
@@ -248,3 +248,80 @@ async def test_run_serves_healthz_on_the_configured_port(tmp_path):
         assert await asyncio.wait_for(running, 15) == 0
     await fake.stop()
     assert (answer.status_code, answer.text) == (200, "ok")
+
+
+async def test_slack_http_mode_shares_the_inbound_servers_port(tmp_path):
+    import socket
+    from urllib.parse import urlencode
+
+    import httpx
+
+    from tests.adapters.slack_rig import SECRET, signed_headers
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeSlack()
+    await fake.start()
+    async with SimulatedProviders() as sims:
+        config = parse_config(
+            providers_and_storage(sims, tmp_path)
+            + f"server: {{port: {port}, host: 127.0.0.1}}\n"
+            + "slack:\n"
+            + "  mode: http\n"
+            + "  bot_token: xoxb-run\n"
+            + f"  signing_secret: {SECRET}\n"
+            + f"  api_url: {fake.url}/api/\n",
+            env={},
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(run(config, stop))
+        body = urlencode(
+            {
+                "command": "/meet",
+                "text": "help",
+                "team_id": "T1",
+                "channel_id": "C1",
+                "user_id": "UALICE",
+                "response_url": f"{fake.url}/respond/1",
+            }
+        )
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):  # until it listens
+                try:
+                    health = await http.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            for _ in range(100):  # until Slack's endpoint is on (503 before)
+                answer = await http.post(
+                    f"http://127.0.0.1:{port}/slack/events",
+                    content=body,
+                    headers=signed_headers(body),
+                )
+                if answer.status_code != 503:
+                    break
+                await asyncio.sleep(0.05)
+            forged = await http.post(
+                f"http://127.0.0.1:{port}/slack/events",
+                content=body,
+                headers=signed_headers(body, secret="not-the-secret"),
+            )
+        await fake.wait_until(lambda: bool(fake.of("response_url")))
+        stop.set()
+        assert await asyncio.wait_for(running, 15) == 0
+    await fake.stop()
+    assert health.status_code == 200
+    assert answer.status_code == 200, "acked on the shared port"
+    assert forged.status_code == 401, "with the same checks as on its own port"
+    assert "/meet runs video meetings" in str(fake.of("response_url")[0].params)
+
+
+def test_a_slack_port_apart_from_the_servers_is_refused():
+    with pytest.raises(ConfigError, match=r"served on server\.port; remove slack\.port"):
+        parse_config(
+            "providers: {bigbluebutton: {url: 'http://127.0.0.1:1/bigbluebutton/api', secret: s}}\n"
+            "server: {port: 8080}\n"
+            "slack: {mode: http, bot_token: b, signing_secret: s, port: 3000}\n",
+            env={},
+        )
