@@ -46,6 +46,20 @@ class Announcer(Protocol):
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of the meeting's cards already posted."""
 
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """Post `reply` as a message of its own under the meeting's card (a recording): in
+        its thread, as a reply to it; in the channel when the card is not known."""
+
+
+async def show(announcer: Announcer, post: Post) -> None:
+    """Show a post through the announcer of its platform, as the post asks."""
+    if post.refresh:
+        await announcer.refresh(post.meeting, post.reply)
+    elif post.under_card:
+        await announcer.reply_under(post.meeting, post.reply)
+    else:
+        await announcer.announce(post.meeting, post.reply)
+
 
 class JobLoop:
     def __init__(
@@ -167,11 +181,7 @@ class JobLoop:
                 log.exception("could not show a post of meeting %s", post.meeting.id)
 
     async def _post(self, post: Post) -> None:
-        announcer = self.announcers[post.meeting.tenant.platform]
-        if post.refresh:
-            await announcer.refresh(post.meeting, post.reply)
-        else:
-            await announcer.announce(post.meeting, post.reply)
+        await show(self.announcers[post.meeting.tenant.platform], post)
 
     async def _retry(self, job: Job, reason: str) -> None:
         now = self.clock()

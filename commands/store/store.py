@@ -20,6 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from commands.store.batching import Batch
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
+from commands.store.recordings import RecordingTables
 from commands.store.records import StoreError
 from commands.store.schema import Base, ValueRow
 from commands.store.timeline import TimelineTables
@@ -41,7 +42,7 @@ def async_url(url: str) -> str:
     return url
 
 
-class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables):
+class MeetingStore(MeetingTables, TimelineTables, HistoryTables, UpkeepTables, RecordingTables):
     """The persistent state of the command layer. Open with `await MeetingStore.open(url)`."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -110,12 +110,12 @@ async def test_a_recording_is_posted_once_when_ready(rig: Rig):
     mid = await attended_meeting(rig)
     await rig.bench.say(ALICE, "end Lecture")
     await rig.until(lambda: any("recording of Lecture is ready" in t for t in rig.recorder.texts()))
-    [post] = [p for p in rig.recorder.posts if "recording" in p[2].text]
-    _refresh, meeting, reply = post
+    [(meeting, reply)] = rig.recorder.under  # under the meeting's card
     assert meeting.id == mid
     assert reply.visibility is Visibility.CHANNEL
     assert reply.card is not None
-    assert [b.label for b in reply.card.buttons] == ["Watch"]
+    labels = [b.label for b in reply.card.buttons]
+    assert labels == ["Watch", "Publish", "Unpublish", "Delete"]
     # BigBlueButton says it again (a retry): posted once all the same.
     sim = rig.bench.sims.bigbluebutton
     [recording] = sim.recordings.values()

@@ -117,16 +117,22 @@ def card_id(replies: list[Reply]) -> str:
 
 
 class Recorder:
-    """An announcer that keeps what the scheduler posts: (refresh?, meeting, reply)."""
+    """An announcer that keeps what the scheduler posts: (refresh?, meeting, reply); replies
+    under a meeting's card are in `posts` too, and also in `under`."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[bool, Meeting, Reply]] = []
+        self.under: list[tuple[Meeting, Reply]] = []
 
     async def announce(self, meeting: Meeting, reply: Reply) -> None:
         self.posts.append((False, meeting, reply))
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         self.posts.append((True, meeting, reply))
+
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        self.under.append((meeting, reply))
+        self.posts.append((False, meeting, reply))
 
     def texts(self) -> list[str]:
         return [reply.text for _refresh, _meeting, reply in self.posts]
