@@ -30,6 +30,10 @@ LONGEST_WAIT = timedelta(hours=1)
 # A provider's clock may be a little off ours: a recording that ended this long before the
 # session opened may still be its own.
 SKEW = timedelta(minutes=5)
+# A look whose post failed is retried by the job loop; after this many tries the poll goes
+# back to its own schedule (fresh attempts), so a chat outage of minutes never makes the loop
+# give the job up and lose the recording: it keeps trying until `poll_hours`.
+TRIES_PER_LOOK = 3
 
 
 def next_poll(ended_at: datetime, now: datetime) -> datetime:
@@ -73,12 +77,27 @@ class RecordingPoll:
             log.info("recordings of meeting %s: no longer looked for", meeting.id)
             return PollResult()
         later = min(next_poll(ended, now), deadline)
+        if job.attempts > TRIES_PER_LOOK:
+            log.info("recordings of meeting %s: posting failed, tried again later", meeting.id)
+            return PollResult(again_at=later)
         try:
             found = await provider.recordings(meeting.room)
         except ProviderError as error:
             log.info("recordings of meeting %s not read, tried again later: %s", meeting.id, error)
             return PollResult(again_at=later)
-        ours = [r for r in found if of_session(r, occurrence)]
+        return await self._post_one(
+            job, meeting, [r for r in found if of_session(r, occurrence)], now, later
+        )
+
+    async def _post_one(
+        self,
+        job: Job,
+        meeting: Meeting,
+        ours: list[Recording],
+        now: datetime,
+        later: datetime,
+    ) -> PollResult:
+        """Claim the first of the session's recordings that is ready and not posted yet."""
         waiting = False
         for recording in ours:
             if await self.store.is_recording_posted(meeting.id, recording.recording_id):

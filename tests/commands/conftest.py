@@ -142,6 +142,18 @@ class Recorder:
         return taken
 
 
+def bbb_on_the_bench_clock(bench: Bench, processing: timedelta) -> None:
+    """The simulated BigBlueButton keeps the bench's time: a recording is processed once the
+    bench's clock has moved `processing` past the end."""
+
+    def seconds() -> float:
+        return bench.clock.now.timestamp()
+
+    sim = bench.sims.bigbluebutton
+    sim.clock = seconds
+    sim.processing_seconds = processing.total_seconds()
+
+
 def scheduler(bench: Bench, recorder: Recorder, platform: Platform = Platform.SLACK) -> JobLoop:
     """The real job loop on the bench's service and clock, posting to `recorder`."""
     return JobLoop(JobHandlers(bench.service), {platform: recorder}, bench.clock)
