@@ -2,7 +2,8 @@
 
 One line at a time from the input: `/meet ...` runs a command as the current user, `/as NAME`
 switches user, `/tz ZONE` sets that user's time zone, `/press join|end MEETING` presses a card
-button, and a `#` that starts a word (outside quotes) starts a comment, as in a shell script.
+button (`/press publish|unpublish|delete N` a recording's), and a `#` that starts a word
+(outside quotes) starts a comment, as in a shell script.
 On a simulated clock (`--now`), `/wait 44m` (or `6d23h`) moves it on, and everything the clock
 brings in that span is shown at the moment it happened, in the acting user's zone. Output says
 who sees what: channel posts, ephemeral answers ("only NAME sees") and DMs ("DM to NAME"), so a
@@ -25,9 +26,14 @@ from commands.replies import ButtonAction, Card, Reply, Visibility
 from commands.zonenames import resolve_zone
 
 Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
-Click = Callable[[ChatUser, Conversation, ButtonAction, str], Awaitable[list[Reply]]]
+Click = Callable[[ChatUser, Conversation, ButtonAction, str, str | None], Awaitable[list[Reply]]]
 
 CONSOLE_TENANT = Tenant(Platform.CONSOLE, "local")
+RECORDING_BUTTONS = {
+    "publish": ButtonAction.PUBLISH_RECORDING,
+    "unpublish": ButtonAction.UNPUBLISH_RECORDING,
+    "delete": ButtonAction.DELETE_RECORDING,
+}
 _NAME = re.compile(r"^[\w.\-]{1,32}$")
 _SPAN = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?$")
 MAX_WAIT = timedelta(days=400)
@@ -38,6 +44,7 @@ HELP = """Console commands:
   /tz ZONE               your time zone (an IANA name such as Europe/Berlin)
   /wait SPAN             with --now: move the clock on (44m, 2h, 6d23h), showing what happens
   /press join|end ID     press a card's Join or End button
+  /press publish|unpublish|delete N   press a recording's button (N: the number it shows)
   /open                  open your last personal link, as your browser would (you join)
   # ...                  a comment (also after a command)
 End of input (Ctrl-D) quits."""
@@ -169,11 +176,16 @@ class ConsoleChat:
 
     async def press(self, words: list[str]) -> None:
         actions = {"join": ButtonAction.JOIN, "end": ButtonAction.END}
+        if len(words) == 2 and words[0].lower() in RECORDING_BUTTONS:
+            # A recording's button carries the number of the posted recording, not a meeting.
+            action = RECORDING_BUTTONS[words[0].lower()]
+            self.show(await self.click(self.user, self.where, action, "", words[1]))
+            return
         if len(words) != 2 or words[0].lower() not in actions:
-            self.say("  usage: /press join|end MEETING_ID")
+            self.say("  usage: /press join|end MEETING_ID, or /press publish|unpublish|delete N")
             return
         action = actions[words[0].lower()]
-        self.show(await self.click(self.user, self.where, action, words[1]))
+        self.show(await self.click(self.user, self.where, action, words[1], None))
 
     async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """A post the bot makes on its own (a reminder, an opening), shown like any post,
@@ -186,6 +198,11 @@ class ConsoleChat:
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """A card updated in place, shown as the new card."""
         self.say(f"\n{self.by_the_bot()} the card of {clean(meeting.title)} now reads")
+        self.show([reply])
+
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """A message under the meeting's card (its recording), as a thread reply reads."""
+        self.say(f"\n{self.by_the_bot()} replies under the card of {clean(meeting.title)}")
         self.show([reply])
 
     def by_the_bot(self) -> str:
@@ -248,6 +265,9 @@ def render_card(card: Card) -> list[str]:
         for b in card.buttons
         if b.action is not ButtonAction.OPEN or (b.url and not card.link)
     ]
+    pressed = next((b.value for b in card.buttons if b.action in RECORDING_BUTTONS.values()), None)
+    if pressed is not None:
+        buttons.append(f"(/press publish|unpublish|delete {clean(pressed)})")
     if buttons:
         lines.append("└ " + " ".join(buttons))
     else:

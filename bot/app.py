@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.config import ProviderName, ProvidersConfig, RemindersConfig
+from bot.config import ProviderName, ProvidersConfig, RecordingsConfig, RemindersConfig
 from commands.lifecycle.urls import CallbackUrls
-from commands.policy import RolePolicy
+from commands.policy import RolePolicy, TenantOverride
+from commands.recordings.rules import RecordingRules
 from commands.schedule.planner import Timing
 from commands.service import MeetingService
 from commands.store import MeetingStore
@@ -64,6 +65,7 @@ def build_service(
     clock: Callable[[], datetime],
     nudge: Callable[[], None] = lambda: None,
     callbacks: CallbackUrls | None = None,
+    recordings: RecordingRules | None = None,
 ) -> MeetingService:
     return MeetingService(
         providers=providers,
@@ -74,6 +76,7 @@ def build_service(
         timing=timing_of(reminders),
         nudge=nudge,
         callbacks=callbacks,
+        recordings=recordings,
     )
 
 
@@ -82,4 +85,19 @@ def timing_of(reminders: RemindersConfig) -> Timing:
         default_remind_minutes=reminders.default_minutes,
         early_join=timedelta(minutes=reminders.early_join_minutes),
         grace=timedelta(minutes=reminders.grace_minutes),
+    )
+
+
+def recording_rules(
+    recordings: RecordingsConfig, tenants: Mapping[str, TenantOverride]
+) -> RecordingRules:
+    """The `recordings` section, with each tenant's own `recordings.enabled` where it has one."""
+    return RecordingRules(
+        enabled=recordings.enabled,
+        poll_for=timedelta(hours=recordings.poll_hours),
+        tenants={
+            key: override.recordings.enabled
+            for key, override in tenants.items()
+            if override.recordings is not None and override.recordings.enabled is not None
+        },
     )

@@ -188,6 +188,15 @@ class RemindersConfig(_Section):
     grace_minutes: int = Field(default=10, ge=0, le=1440)
 
 
+class RecordingsConfig(_Section):
+    # Off: no recording feature at all: the setting flags that ask for a recording are
+    # refused, nothing is polled or posted (per tenant: tenants.<key>.recordings.enabled).
+    enabled: bool = True
+    # How long after a session ends its recordings are looked for (BigBlueButton may take
+    # hours to process one).
+    poll_hours: float = Field(default=24, gt=0, le=24 * 14)
+
+
 _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 
 
@@ -196,12 +205,15 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 
-    @field_validator("storage", "server", "reminders", "roles", "tenants", mode="before")
+    @field_validator(
+        "storage", "server", "reminders", "recordings", "roles", "tenants", mode="before"
+    )
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         # A section left with its keys commented out reads as null: it means the defaults.

@@ -20,7 +20,7 @@ import aiohttp
 import yarl
 
 from adapters.console import ConsoleChat, ConsoleDirectory
-from bot.app import build_providers, build_service
+from bot.app import build_providers, build_service, recording_rules
 from bot.config import Config, ProvidersConfig, RemindersConfig, ServerConfig
 from bot.scheduler import JobLoop
 from bot.server import InboundServer
@@ -29,6 +29,7 @@ from commands.lifecycle.callbacks import ProviderCallbacks
 from commands.lifecycle.urls import CallbackUrls
 from commands.model import Platform
 from commands.policy import RolePolicy, RolePolicyConfig
+from commands.recordings.rules import RecordingRules
 from commands.router import CommandRouter
 from commands.schedule.jobs import JobHandlers
 from commands.store import MeetingStore
@@ -69,6 +70,7 @@ async def run_console(
     now: datetime | None = None,
     server: ServerConfig | None = None,
     before_close: Callable[[], Awaitable[object]] | None = None,
+    recordings: RecordingRules | None = None,
 ) -> None:
     """The terminal chat against the configured providers, until the input ends. What the
     clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
@@ -93,6 +95,7 @@ async def run_console(
             reminders=reminders,
             clock=clock,
             callbacks=callbacks,
+            recordings=recordings,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
@@ -121,6 +124,9 @@ async def run_console(
         posting = asyncio.create_task(loop.run(stop))
         try:
             await chat.run(stdin_lines(source))
+            # What the last lines made due (the first look for a recording after an end) is
+            # shown before the chat closes, not lost with a piped input's end.
+            await loop.run_due()
             if before_close is not None:
                 await before_close()
         finally:
@@ -195,6 +201,7 @@ async def console(
         out=out,
         now=now,
         server=config.server,
+        recordings=recording_rules(config.recordings, config.tenants),
     )
     return 0
 
@@ -206,7 +213,7 @@ async def demo(
     async with AsyncExitStack() as stack:
         sims = await stack.enter_async_context(SimulatedProviders())
         # A recording takes BigBlueButton a while to process; a second here, hours for real.
-        sims.bigbluebutton.callbacks.processing_seconds = 1.0
+        sims.bigbluebutton.processing_seconds = 1.0
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="meetbot-demo-")))
         print("meetbot demo: the three providers are simulated on this machine.", file=out)
         await run_console(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
-from bot.app import build_providers, build_service
+from bot.app import build_providers, build_service, recording_rules
 from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
 from bot.scheduler import LOOKAHEAD, Announcer, JobLoop
 from bot.server import InboundServer
@@ -133,6 +133,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             reminders=config.reminders,
             clock=utc_now,
             callbacks=callbacks,
+            recordings=recording_rules(config.recordings, config.tenants),
         )
         router = CommandRouter(service)
         announcers: dict[Platform, Announcer] = {}

@@ -55,6 +55,23 @@ class Announcer(Protocol):
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of the meeting's cards already posted."""
 
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """Post `reply` as a message of its own under the meeting's card (a recording): in
+        its thread, as a reply to it; in the channel when the card is not known."""
+
+
+async def show(announcer: Announcer, post: Post) -> str | None:
+    """Show a post through the announcer of its platform, as the post asks; answers where a
+    new card of the meeting went (to follow its state), if it was one."""
+    if post.refresh:
+        await announcer.refresh(post.meeting, post.reply)
+    elif post.under_card:
+        await announcer.reply_under(post.meeting, post.reply)
+    else:
+        posted = await announcer.announce(post.meeting, post.reply)
+        return posted if post.reply.card is not None else None
+    return None
+
 
 class JobLoop:
     def __init__(
@@ -225,12 +242,7 @@ class JobLoop:
 
     async def _post(self, post: Post) -> str | None:
         """Show the post; answers where a new card of the meeting went (to follow its state)."""
-        announcer = self.announcers[post.meeting.tenant.platform]
-        if post.refresh:
-            await announcer.refresh(post.meeting, post.reply)
-            return None
-        posted = await announcer.announce(post.meeting, post.reply)
-        return posted if post.reply.card is not None else None
+        return await show(self.announcers[post.meeting.tenant.platform], post)
 
     async def _retry(self, job: Job, reason: str) -> None:
         now = self.clock()

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from bot.scheduler import Announcer
+from bot.scheduler import Announcer, show
 from commands.lifecycle.callbacks import CallbackRefused, ProviderCallbacks
 from commands.model import Platform
 from commands.schedule.jobs import Post
@@ -103,8 +103,11 @@ class InboundServer:
             recording = await self.callbacks.recording_ready(provider, meeting, signed)
         except CallbackRefused as refused:
             return _refusal(refused, "recording", provider)
-        if recording is not None and await self._show(recording.post):
-            await self.callbacks.posted(recording)
+        if recording is not None:
+            if await self._show(recording.post):
+                await self.callbacks.posted(recording)
+            else:
+                await self.callbacks.failed(recording)  # the next poll posts it
         return web.Response(text="ok")
 
     async def _show(self, post: Post) -> bool:
@@ -112,10 +115,7 @@ class InboundServer:
         if announcer is None:
             return False
         try:
-            if post.refresh:
-                await announcer.refresh(post.meeting, post.reply)
-            else:
-                await announcer.announce(post.meeting, post.reply)
+            await show(announcer, post)
         except Exception:
             # The record is right; only the chat could not be told (a deleted card).
             log.exception("could not show a callback's post for meeting %s", post.meeting.id)

@@ -83,6 +83,9 @@ def removal_text(removal: Removal) -> str:
     return "\n".join(lines)
 
 
+_DONE = {"publish": "published", "unpublish": "unpublished", "delete": "deleted"}
+
+
 class Handlers:
     """The subcommand handlers, bound to the service they drive."""
 
@@ -129,6 +132,7 @@ class Handlers:
 
     async def create(self, ctx: Context) -> list[Reply]:
         inv, user = ctx.invocation, ctx.user
+        self.service.recordings.refuse_flags(ctx.where.tenant, inv.settings)
         invitees = tuple(u for u in await self.users(ctx, "invite") if u.key != user.key)
         request = CreateRequest(
             title=inv.text("title") or "",
@@ -291,6 +295,7 @@ class Handlers:
 
     async def recordings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation
+        self.service.recordings.require(ctx.where.tenant)
         actions = [(a, inv.text(a)) for a in ("publish", "unpublish", "delete") if inv.text(a)]
         if len(actions) > 1:
             raise CommandError("Give one of --publish, --unpublish or --delete at a time.")
@@ -303,8 +308,7 @@ class Handlers:
                 recording_id=recording_id or "",
                 action=action,
             )
-            done = {"publish": "published", "unpublish": "unpublished", "delete": "deleted"}
-            return ephemeral(f"Recording {recording_id} of {meeting.title}: {done[action]}.")
+            return ephemeral(f"Recording {recording_id} of {meeting.title}: {_DONE[action]}.")
         meeting, recordings = await self.queries.recordings(ctx.where, inv.text("meeting"))
         if not recordings:
             return ephemeral(f"{meeting.title} has no recordings yet.")
@@ -313,6 +317,21 @@ class Handlers:
             for r in recordings
         ]
         return ephemeral(f"Recordings of {meeting.title}:\n" + "\n".join(lines))
+
+    async def recording_button(
+        self, user: ChatUser, where: Conversation, action: str, meeting_id: str, claim: str
+    ) -> list[Reply]:
+        """Publish, Unpublish or Delete pressed on a recording's message: what the typed
+        --publish/--unpublish/--delete does, with the same checks (moderators only)."""
+        self.service.recordings.require(where.tenant)
+        posted = await self.service.store.posted_recording(int(claim)) if claim.isdigit() else None
+        if posted is None or (meeting_id and posted[0] != meeting_id):
+            raise CommandError("That button belongs to no recording I know.")
+        mid, recording_id = posted
+        meeting = await self.queries.manage_recording(
+            user, where, mid, recording_id=recording_id, action=action
+        )
+        return ephemeral(f"Recording {recording_id} of {meeting.title}: {_DONE[action]}.")
 
     async def settings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation
@@ -332,6 +351,7 @@ class Handlers:
             name, defaults = await self.queries.default_settings(ctx.where, provider)
             return ephemeral(f"{provider_label(name)} defaults:\n{cards.settings_text(defaults)}")
         changes = dict(inv.settings)
+        self.service.recordings.refuse_flags(ctx.where.tenant, changes)
         title, welcome = inv.text("title"), inv.text("welcome")
         if not changes and title is None and welcome is None:
             meeting, current = await self.queries.settings(ctx.where, reference)

@@ -130,6 +130,12 @@ class RolePolicyConfig(_Frozen):
     rules: tuple[RoleRule, ...] = Field(default=(RoleRule(platform_admins=True),))
 
 
+class TenantRecordings(_Frozen):
+    """`tenants.<tenant key>.recordings`: this tenant's own word on recordings."""
+
+    enabled: bool | None = None  # None: the `recordings.enabled` default
+
+
 class TenantOverride(_Frozen):
     """`tenants.<tenant key>`: per Slack team / Discord guild settings."""
 
@@ -141,6 +147,7 @@ class TenantOverride(_Frozen):
     # Discord servers only: mirror scheduled meetings as Discord scheduled events (None: the
     # `discord.events` default).
     discord_events: bool | None = None
+    recordings: TenantRecordings | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -27,6 +27,10 @@ class ButtonAction(StrEnum):
     JOIN = "join"
     END = "end"
     OPEN = "open"  # a plain link button
+    # On a recording's message: act on the recording its `value` names (moderators only).
+    PUBLISH_RECORDING = "publish_recording"
+    UNPUBLISH_RECORDING = "unpublish_recording"
+    DELETE_RECORDING = "delete_recording"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Button:
     meeting_id: str | None = None  # JOIN / END act on this meeting, decided at click time
     url: str | None = None  # OPEN buttons only
     danger: bool = False
+    value: str | None = None  # what else the action needs (a posted recording's number)
 
 
 @dataclass(frozen=True)

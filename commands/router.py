@@ -27,6 +27,12 @@ from providers.base import ProviderError
 
 log = logging.getLogger("meetbot.commands")
 
+RECORDING_ACTIONS = {
+    ButtonAction.PUBLISH_RECORDING: "publish",
+    ButtonAction.UNPUBLISH_RECORDING: "unpublish",
+    ButtonAction.DELETE_RECORDING: "delete",
+}
+
 
 class CommandRouter:
     """Parses, dispatches to a handler, and turns every failure into a reply."""
@@ -86,9 +92,15 @@ class CommandRouter:
         return found[:limit]
 
     async def click(
-        self, user: ChatUser, where: Conversation, action: ButtonAction, meeting_id: str
+        self,
+        user: ChatUser,
+        where: Conversation,
+        action: ButtonAction,
+        meeting_id: str,
+        value: str | None = None,
     ) -> list[Reply]:
-        """A Join or End button on a card: the same checks as the typed command."""
+        """A Join or End button on a card, or a recording's Publish, Unpublish or Delete
+        (`value`: the posted recording's number): the same checks as the typed command."""
         request_id = secrets.token_hex(4)
         try:
             user = await self.local(user)
@@ -99,6 +111,10 @@ class CommandRouter:
                 sub = SUBCOMMANDS["end"]
                 ctx = Context(user, where, Invocation(sub, {"meeting": meeting_id}))
                 return await self.handlers.end(ctx)
+            if action in RECORDING_ACTIONS:
+                return await self.handlers.recording_button(
+                    user, where, RECORDING_ACTIONS[action], meeting_id, value or ""
+                )
             raise CommandError(f"That button ({action}) does nothing here.")
         except Exception as error:
             # Every failure must become a reply; explain() logs the unexpected ones.

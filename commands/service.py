@@ -33,6 +33,8 @@ from commands.model import (
 )
 from commands.observers import Observers
 from commands.policy import RolePolicy
+from commands.recordings.planning import plan_poll
+from commands.recordings.rules import RecordingRules
 from commands.schedule import occurrences
 from commands.schedule.planner import Timing, planned, planned_now
 from commands.schedule.recurrence import rrule_for, zone_named
@@ -120,6 +122,7 @@ class MeetingService:
         nudge: Callable[[], None] = lambda: None,
         observers: Observers | None = None,
         callbacks: CallbackUrls | None = None,
+        recordings: RecordingRules | None = None,
     ) -> None:
         if default_provider not in providers:
             raise ValueError(f"default provider {default_provider!r} is not configured")
@@ -132,6 +135,8 @@ class MeetingService:
         self.timing = timing or Timing()
         # Where providers that call back (BigBlueButton) reach this bot; None: they are polled.
         self.callbacks = callbacks
+        # The operator's switch for recordings (per tenant) and how long they are polled for.
+        self.recordings = recordings or RecordingRules()
         # meeting id -> the lock of its opening (dropped with the last holder)
         self._opening: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -459,9 +464,13 @@ class MeetingService:
         async with self.store.unit() as unit:
             if job is not None:
                 await unit.finish(job, now)
+            ending = await unit.current_occurrence(meeting.id)
             after = await occurrences.ended(unit, meeting, now)
             if not await unit.update_meeting_if(after, meeting.state):
                 raise MeetingChanged(meeting.id)
+            polled = await plan_poll(unit, self.recordings, meeting, provider, ending, now=now)
+        if polled:
+            self.nudge()  # its first look is due now
         links = await self.links_handed_out(meeting)
         for session in await self.store.sessions(meeting.tenant, meeting.id):
             if session.ended_at is None:

@@ -87,12 +87,59 @@ class MeetButton(
             await adapter.on_button(interaction, self.action, self.meeting_id, self.guild_id)
 
 
+RECORDING_BUTTONS = {
+    "publish": (ButtonAction.PUBLISH_RECORDING, "Publish", discord.ButtonStyle.secondary),
+    "unpublish": (ButtonAction.UNPUBLISH_RECORDING, "Unpublish", discord.ButtonStyle.secondary),
+    "delete": (ButtonAction.DELETE_RECORDING, "Delete", discord.ButtonStyle.danger),
+}
+RECORDING_WORDS = {action: word for word, (action, _l, _s) in RECORDING_BUTTONS.items()}
+
+
+class RecordingButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=(
+        r"meet:rec-(?P<action>publish|unpublish|delete):(?P<meeting>[0-9a-zA-Z]{1,32})"
+        r":(?P<post>\d{1,12}):(?P<guild>\d{1,20})"
+    ),
+):
+    """Publish, Unpublish or Delete on a recording's message; its custom id names the meeting
+    and the posted recording by its number (a recording id may be too long for the 100
+    characters Discord allows)."""
+
+    def __init__(self, action: str, meeting_id: str, post: str, guild_id: int) -> None:
+        _kind, label, style = RECORDING_BUTTONS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                custom_id=f"meet:rec-{action}:{meeting_id}:{post}:{guild_id}",
+            )
+        )
+        self.action = action
+        self.meeting_id = meeting_id
+        self.post = post
+        self.guild_id = guild_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Match[str]
+    ) -> RecordingButton:
+        return cls(match["action"], match["meeting"], match["post"], int(match["guild"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        adapter = getattr(interaction.client, "adapter", None)
+        if isinstance(adapter, DiscordAdapter):
+            await adapter.on_button(
+                interaction, self.action, self.meeting_id, self.guild_id, value=self.post
+            )
+
+
 class _MeetClientMixin:
     adapter: DiscordAdapter
     tree: app_commands.CommandTree[Any]
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(MeetButton)  # type: ignore[attr-defined]
+        self.add_dynamic_items(MeetButton, RecordingButton)  # type: ignore[attr-defined]
         await self.adapter.sync(self.tree)
 
 
@@ -176,14 +223,25 @@ class DiscordAdapter:
             await self.deliver(interaction, replies, user)
 
     async def on_button(
-        self, interaction: discord.Interaction, action: str, meeting_id: str, guild_id: int
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        meeting_id: str,
+        guild_id: int,
+        *,
+        value: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.inflight.track():
-            await self._button(interaction, action, meeting_id, guild_id)
+            await self._button(interaction, action, meeting_id, guild_id, value)
 
     async def _button(
-        self, interaction: discord.Interaction, action: str, meeting_id: str, guild_id: int
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        meeting_id: str,
+        guild_id: int,
+        value: str | None = None,
     ) -> None:
         if interaction.guild_id is None:
             # A button in a DM (an invitation): check the presser belongs to that server.
@@ -201,8 +259,11 @@ class DiscordAdapter:
                     "That button is not for this server.", ephemeral=True
                 )
                 return
-        kind = ButtonAction.JOIN if action == "join" else ButtonAction.END
-        replies = await self.router.click(user, where, kind, meeting_id)
+        if action in RECORDING_BUTTONS:
+            kind = RECORDING_BUTTONS[action][0]
+        else:
+            kind = ButtonAction.JOIN if action == "join" else ButtonAction.END
+        replies = await self.router.click(user, where, kind, meeting_id, value)
         await self.deliver(interaction, replies, user)
 
     async def autocomplete_meeting(
@@ -298,6 +359,9 @@ class DiscordAdapter:
         for button in card.buttons:
             if button.action is ButtonAction.OPEN and button.url:
                 view.add_item(discord.ui.Button(label=button.label, url=button.url))
+            elif button.action in RECORDING_WORDS and button.meeting_id and button.value:
+                word = RECORDING_WORDS[button.action]
+                view.add_item(RecordingButton(word, button.meeting_id, button.value, guild_id))
             elif button.meeting_id:
                 action = "join" if button.action is ButtonAction.JOIN else "end"
                 view.add_item(MeetButton(action, button.meeting_id, guild_id))
@@ -393,6 +457,21 @@ class DiscordAdapter:
         channel = self.client.get_partial_messageable(int(meeting.channel_id))
         posted = await channel.send(**self.message(reply, meeting.tenant))
         return f"{meeting.channel_id}/{posted.id}"
+
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """Post `reply` in the meeting's channel as a reply to its first card there (Discord
+        shows it with the card quoted above); a plain post when the card is not known."""
+        refs = await self.router.service.card_refs(meeting.tenant, meeting.id)
+        here = [ref for ref in refs if ref.startswith(meeting.channel_id + "/")]
+        message = self.message(reply, meeting.tenant)
+        if here:
+            message["reference"] = discord.MessageReference(
+                message_id=int(here[0].partition("/")[2]),
+                channel_id=int(meeting.channel_id),
+                fail_if_not_exists=False,  # a card deleted since: posted all the same
+            )
+        channel = self.client.get_partial_messageable(int(meeting.channel_id))
+        await channel.send(**message)
 
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""

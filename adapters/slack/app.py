@@ -91,6 +91,12 @@ class SlackAdapter:
         self.app.command(command)(self._on_command)
         self.app.action("meet_join")(self._on_button)
         self.app.action("meet_end")(self._on_button)
+        for recording_action in (
+            "meet_recording_publish",
+            "meet_recording_unpublish",
+            "meet_recording_delete",
+        ):
+            self.app.action(recording_action)(self._on_button)
         self.app.action("meet_open")(self._on_open)
         # Last: a button of an older card, or any action not ours, is acked (Slack would show
         # the user an error otherwise) and does nothing.
@@ -146,17 +152,17 @@ class SlackAdapter:
     ) -> None:
         action = (body.get("actions") or [{}])[0]
         kind = ACTION_BY_ID.get(str(action.get("action_id")))
-        meeting_id = str(action.get("value") or "")
+        meeting_id, _, value = str(action.get("value") or "").partition(":")
         team_id = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
         channel_id = str((body.get("channel") or {}).get("id") or "")
         slack_user = body.get("user") or {}
         user = await self.people.user(
             client, team_id, str(slack_user.get("id")), slack_user.get("username")
         )
-        if kind not in (ButtonAction.JOIN, ButtonAction.END) or not meeting_id:
+        if kind is None or kind is ButtonAction.OPEN or not meeting_id:
             return
         where = Conversation(Tenant(Platform.SLACK, team_id), channel_id)
-        replies = await self._router_for(client).click(user, where, kind, meeting_id)
+        replies = await self._router_for(client).click(user, where, kind, meeting_id, value or None)
         await self.delivery.deliver(replies, respond=respond, invoker=user, channel_id=channel_id)
 
     @staticmethod
@@ -182,6 +188,10 @@ class SlackAdapter:
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""
         await self.delivery.refresh(meeting, reply)
+
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """Post in the thread of the meeting's card (its recording)."""
+        await self.delivery.reply_under(meeting, reply)
 
     def _client(self) -> AsyncWebClient:
         """The app's Web API client, on the shared HTTP session (opened here, inside the event

@@ -3,6 +3,7 @@
 All text goes out as mrkdwn passed through `escape_slack`, so user text can neither mention
 anyone (`<!channel>`, `<@U1>`) nor inject links. Buttons carry the meeting id in `value`; the
 link of a private card is an "Open meeting" URL button (which Slack still sends us, to ack).
+A recording's buttons carry `MEETING:N`, N the number of the posted recording.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ ACTION_IDS = {
     ButtonAction.JOIN: "meet_join",
     ButtonAction.END: "meet_end",
     ButtonAction.OPEN: "meet_open",
+    ButtonAction.PUBLISH_RECORDING: "meet_recording_publish",
+    ButtonAction.UNPUBLISH_RECORDING: "meet_recording_unpublish",
+    ButtonAction.DELETE_RECORDING: "meet_recording_delete",
 }
 ACTION_BY_ID = {action_id: action for action, action_id in ACTION_IDS.items()}
 
@@ -60,11 +64,20 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
-    buttons = [_button(b.label, b.action, b.meeting_id, b.url, b.danger) for b in card.buttons]
+    buttons = [
+        _button(b.label, b.action, button_value(b.meeting_id, b.value), b.url, b.danger)
+        for b in card.buttons
+    ]
     if buttons:
         block_id = f"meet:{card.meeting_id}" if card.meeting_id else "meet"
         blocks.append({"type": "actions", "block_id": block_id, "elements": buttons})
     return blocks
+
+
+def button_value(meeting_id: str | None, value: str | None) -> str | None:
+    if meeting_id and value:
+        return f"{meeting_id}:{value}"
+    return meeting_id
 
 
 def _section(text: str) -> dict[str, Any]:

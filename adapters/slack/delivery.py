@@ -121,6 +121,18 @@ class SlackDelivery:
         )
         return f"{meeting.channel_id}/{posted['ts']}"
 
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        """Post `reply` in the thread of the meeting's first card in its channel (a card
+        posted through a response_url is not known: then in the channel itself)."""
+        refs = await self.store.card_refs(meeting.id)
+        here = [ref for ref in refs if ref.startswith(meeting.channel_id + "/")]
+        await self.web.chat_postMessage(
+            channel=meeting.channel_id,
+            text=text_of(reply),
+            blocks=blocks_of(reply),
+            thread_ts=here[0].partition("/")[2] if here else None,
+        )
+
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Show `reply` in place of every card of the meeting posted so far."""
         for ref in await self.store.card_refs(meeting.id):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from commands import cards
 from commands.lifecycle.urls import TOKEN_KEY
 from commands.model import Meeting, MeetingState
-from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
+from commands.recordings.posts import RecordingMessage, RecordingPoster, is_ready
 from commands.schedule.jobs import Post
 from commands.service import MeetingChanged, MeetingService
 from providers.base import ProviderAuthError, ProviderError
@@ -37,13 +38,18 @@ class CallbackRefused(Exception):
 @dataclass(frozen=True)
 class RecordingPost:
     post: Post
-    recording_id: str
+    message: RecordingMessage
+
+    @property
+    def recording_id(self) -> str:
+        return self.message.recording_id
 
 
 class ProviderCallbacks:
     def __init__(self, service: MeetingService) -> None:
         self.service = service
         self.store = service.store
+        self.poster = RecordingPoster(service)
 
     async def ended(self, provider: str, meeting_id: str, token: str) -> Post | None:
         """The provider says the meeting ended: end it here too (once); its card, updated."""
@@ -66,7 +72,9 @@ class ProviderCallbacks:
         self, provider: str, meeting_id: str, signed: str
     ) -> RecordingPost | None:
         """The provider says a recording was processed: post it under the meeting's card,
-        once however often it is said (`posted` records it once it is out)."""
+        once however often it is said, and whoever else (a poll job) found it too. The
+        recording is claimed here; the server that shows it says `posted` or `failed`.
+        Where recordings are turned off, a valid callback is answered and nothing is done."""
         client = self.service.providers.get(provider)
         if client is None:
             raise CallbackRefused(404, f"no provider {provider!r} here")
@@ -77,8 +85,10 @@ class ProviderCallbacks:
         meeting = await self._meeting(provider, meeting_id)
         if ready.room_id != meeting.room.room_id:
             raise CallbackRefused(401, "the signed recording is of another meeting")
-        posted = f"recordings.posted.{meeting.id}.{ready.recording_id}"
-        if await self.store.get_value(posted) is not None:
+        if not self.service.recordings.enabled_for(meeting.tenant):
+            log.info("recording of %s not posted: recordings are turned off", meeting.id)
+            return None
+        if await self.store.is_recording_posted(meeting.id, ready.recording_id):
             return None
         try:
             recordings = await client.recordings(meeting.room)
@@ -86,31 +96,21 @@ class ProviderCallbacks:
             log.info("recording %s of %s not read yet: %s", ready.recording_id, meeting.id, error)
             raise CallbackRefused(503, "the recording cannot be read yet") from None
         found = next((r for r in recordings if r.recording_id == ready.recording_id), None)
-        if found is None or not found.url:
+        if found is None or not is_ready(found):
             raise CallbackRefused(404, "the provider lists no such recording yet")
-        card = Card(
-            f"Recording of {meeting.title}",
-            (
-                CardField(
-                    "Recorded",
-                    cards.when(found.started_at, self._zone(meeting)),
-                    moment=found.started_at,
-                )
-                if found.started_at
-                else CardField("Recorded", "-"),
-                CardField("Id", found.recording_id),
-            ),
-            (Button("Watch", ButtonAction.OPEN, url=found.url),),
-            meeting_id=None,  # not the meeting's card: a message of its own under it
-        )
-        reply = Reply(f"The recording of {meeting.title} is ready.", Visibility.CHANNEL, card=card)
-        return RecordingPost(Post(meeting, reply), found.recording_id)
+        poster = f"callback-{secrets.token_hex(4)}"
+        message = await self.poster.claim(meeting, found, poster)
+        if message is None:
+            return None  # posted meanwhile, or a poll is posting it right now
+        return RecordingPost(Post(meeting, message.reply, under_card=True), message)
 
     async def posted(self, recording: RecordingPost) -> None:
-        """Remember that a recording was posted, so a repeated callback posts nothing."""
-        meeting_id = recording.post.meeting.id
-        key = f"recordings.posted.{meeting_id}.{recording.recording_id}"
-        await self.store.set_value(key, "posted")
+        """The recording is out: a repeated callback or a poll posts nothing more."""
+        await self.poster.posted(recording.message)
+
+    async def failed(self, recording: RecordingPost) -> None:
+        """The chat could not be told: let the next poll post it."""
+        await self.poster.failed(recording.message)
 
     async def _meeting(self, provider: str, meeting_id: str) -> Meeting:
         meeting = await self.store.meeting_by_id(meeting_id)

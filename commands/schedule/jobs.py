@@ -19,6 +19,7 @@ from commands import cards
 from commands.limits import plural
 from commands.model import ChatUser, Meeting, MeetingState, Occurrence, OccurrenceState
 from commands.policy import RolePolicy
+from commands.recordings.poll import RecordingPoll
 from commands.replies import Reply, Visibility
 from commands.schedule import occurrences
 from commands.service import MeetingChanged, MeetingService
@@ -37,6 +38,7 @@ class Post:
     meeting: Meeting
     reply: Reply
     refresh: bool = False  # update the meeting's posted cards instead of posting anew
+    under_card: bool = False  # a message of its own under the meeting's card (a recording)
 
 
 #: writes a job's effect and its end; given the refs of the meeting's cards posted before it
@@ -60,6 +62,7 @@ class JobHandlers:
         self.service = service
         self.store = service.store
         self.policy = policy or service.policy
+        self.recording_poll = RecordingPoll(service)
 
     async def handle(self, job: Job, now: datetime) -> Outcome:
         meeting = await self.store.meeting_by_id(job.meeting_id)
@@ -70,6 +73,7 @@ class JobHandlers:
             JobKind.REMIND: self.remind,
             JobKind.OPEN: self.open,
             JobKind.END: self.end,
+            JobKind.POLL_RECORDINGS: self.poll_recordings,
         }[job.kind]
         return await handler(job, meeting, occurrence, now)
 
@@ -209,6 +213,32 @@ class JobHandlers:
         links = await self.service.links_handed_out(meeting)
         reply = cards.ended_reply(meeting, headline, self.zone(meeting), links)
         return Post(meeting, reply, refresh=True)
+
+    # -- recordings ---------------------------------------------------------------------------
+
+    async def poll_recordings(
+        self, job: Job, meeting: Meeting, occurrence: Occurrence, now: datetime
+    ) -> Outcome:
+        """The session ended: post its recordings as they become ready, each once, then
+        look again later (`commands.recordings.poll`)."""
+        result = await self.recording_poll.check(job, meeting, occurrence, now)
+        message = result.message
+
+        async def record(_posted: tuple[str, ...]) -> None:
+            if message is not None:
+                await self.recording_poll.poster.posted(message)
+            async with self.store.unit() as unit:
+                if result.again_at is None:
+                    await unit.finish(job, now)
+                else:
+                    await unit.again(job, result.again_at)
+
+        if message is None:
+            return Outcome(record=record)
+        # Posted before it is recorded, like a reminder: a failed post keeps the claim for
+        # this job's retry.
+        post = Post(meeting, message.reply, under_card=True)
+        return Outcome([post], record, post_first=True)
 
     # -- shared -------------------------------------------------------------------------------
 

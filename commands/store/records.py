@@ -48,6 +48,7 @@ class JobKind(StrEnum):
     REMIND = "remind"  # post the occurrence's reminder
     OPEN = "open"  # the occurrence's start: open it, plan the next one of a series
     END = "end"  # its duration is up: end it
+    POLL_RECORDINGS = "poll_recordings"  # its session ended: post its recordings when ready
 
 
 @dataclass(frozen=True)

@@ -236,3 +236,24 @@ class UserZoneRow(Base):
     user_key: Mapped[str] = mapped_column(String(256), primary_key=True)
     zone: Mapped[str] = mapped_column(String(64))  # an IANA name, checked before it is stored
     set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- recordings posted in chat ------------------------------------------------------------------
+
+
+class RecordingPostRow(Base):
+    """A recording of a meeting posted in chat, or being posted: claimed by one poster (a
+    callback, a poll job) with a lease, so of two racing exactly one posts it, and a poster
+    that died mid-way is taken over once its lease ran out. Its id is what the recording
+    message's buttons carry (short enough for Discord's custom ids)."""
+
+    __tablename__ = "recording_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    recording_id: Mapped[str] = mapped_column(String(256))
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ux_recording_post", "meeting_id", "recording_id", unique=True),)

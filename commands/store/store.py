@@ -21,6 +21,7 @@ from commands.store.batching import Batch
 from commands.store.cards import CardTables
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
+from commands.store.recordings import RecordingTables
 from commands.store.records import StoreError
 from commands.store.schema import Base, ValueRow
 from commands.store.timeline import TimelineTables
@@ -42,7 +43,9 @@ def async_url(url: str) -> str:
     return url
 
 
-class MeetingStore(MeetingTables, CardTables, TimelineTables, HistoryTables, UpkeepTables):
+class MeetingStore(
+    MeetingTables, CardTables, TimelineTables, HistoryTables, UpkeepTables, RecordingTables
+):
     """The persistent state of the command layer. Open with `await MeetingStore.open(url)`."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -427,6 +427,40 @@ class Unit:
             )
         )
 
+    async def add_job(
+        self, kind: JobKind, meeting_id: str, occurrence_id: int, due: datetime
+    ) -> None:
+        """Plan a job of `kind` for the occurrence, unless it has one (done or not) already."""
+        session = await self._open()
+        exists = select(JobRow.id).where(
+            JobRow.kind == kind.value, JobRow.occurrence_id == occurrence_id
+        )
+        if (await session.execute(exists)).first() is None:
+            session.add(
+                JobRow(
+                    kind=kind.value,
+                    meeting_id=meeting_id,
+                    occurrence_id=occurrence_id,
+                    due_at=due,
+                    attempts=0,
+                )
+            )
+            await session.flush()
+
+    async def again(self, job: Job, due: datetime) -> None:
+        """A job that repeats (a poll) is due again at `due`, with fresh attempts, if
+        `job.claimed_by` still holds it; else `JobLost` rolls the unit back."""
+        session = await self._open()
+        query = (
+            update(JobRow)
+            .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
+            .where(JobRow.done_at.is_(None))
+            .values(due_at=due, claimed_by=None, claimed_until=None, attempts=0)
+        )
+        result = await session.execute(query)
+        if getattr(result, "rowcount", 0) != 1:
+            raise JobLost(f"job {job.id} was taken over by another worker")
+
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
         """Write `meeting` only if its stored state is still `expected` (see `update_if`)."""
         session = await self._open()

@@ -2,7 +2,7 @@
 
 When a meeting ends (by the API's `end`, or from inside the room), a server with
 `meta_endCallbackUrl` in the meeting's metadata does `GET <url>` with `recordingmarks=true|false`
-appended; when its recording has been processed (after `processing_seconds`), a server with
+appended; when its recording has been processed (the simulator says when), a server with
 `meta_bbb-recording-ready-url` does `POST <url>` with the form field `signed_parameters`, a JWT
 (HS256, the shared secret) naming `meeting_id` and `record_id` (reference/providers.md, section
 on metadata). Calls go out in the background and their outcome is kept in `sent` for tests.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,6 @@ class SentCallback:
 class CallbackSender:
     def __init__(self, secret: str) -> None:
         self.secret = secret
-        self.processing_seconds = 0.0
         self.sent: list[SentCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -50,14 +49,19 @@ class CallbackSender:
             token = jwt.encode(
                 {"meeting_id": meeting_id, "record_id": record_id}, self.secret, algorithm="HS256"
             )
-            self._spawn(self._post_after(url, token))
+            self._spawn(self._send("recording", url, {"signed_parameters": token}))
+
+    def later(self, seconds: float, then: Callable[[], None]) -> None:
+        """Run `then` after `seconds` of real time (a recording's processing), in the
+        background like a callback: `settle` waits for it, `cancel` drops it."""
+        self._spawn(self._after(seconds, then))
+
+    async def _after(self, seconds: float, then: Callable[[], None]) -> None:
+        await asyncio.sleep(seconds)
+        then()
 
     async def _get(self, kind: str, url: str) -> None:
         await self._send(kind, url, None)
-
-    async def _post_after(self, url: str, token: str) -> None:
-        await asyncio.sleep(self.processing_seconds)
-        await self._send("recording", url, {"signed_parameters": token})
 
     async def _send(self, kind: str, url: str, form: dict[str, str] | None) -> None:
         status: int | None = None

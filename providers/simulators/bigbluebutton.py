@@ -11,8 +11,14 @@ What it holds to, independently of our client:
   ended: duplicateWarning; other passwords: idNotUnique; an ended meeting is replaced);
 - join answers 302 to a small client page that records the attendee when opened, and join
   errors are 302 to the logout URL with `errors=[...]`;
-- ending a meeting with record=true that someone joined leaves a published recording; a deleted
-  recording stays listed with state `deleted` when asked for that state.
+- ending a meeting with record=true that someone joined leaves a recording, listed with state
+  `processing` (and no playback) until it is processed `processing_seconds` later, then
+  published, when the server calls back; a deleted recording stays listed with state
+  `deleted` when asked for that state.
+
+Time: the real clock, unless a test sets `clock` (seconds since the epoch, e.g. its own injected
+clock): processing then finishes when that clock has passed its moment, seen at the next API
+request or at `process_due()`, never by sleeping.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -79,6 +86,7 @@ class SimRecording:
     published: bool = True
     state: str = "published"
     metadata: dict[str, str] = field(default_factory=dict)
+    ready_at: int = 0  # ms: when its processing is done (while its state is "processing")
 
 
 class _Failed(Exception):
@@ -108,12 +116,21 @@ class BigBlueButtonSimulator(Simulator):
         self._pending: dict[str, tuple[str, int, SimAttendee]] = {}
         self._last_create = 0
         self._origin = "http://127.0.0.1"  # scheme://host of the last API request
-        # The calls a real server makes back (end, recording ready); knob: processing_seconds.
+        # The calls a real server makes back (end, recording ready).
         self.callbacks = CallbackSender(secret)
+        # How long a recording takes to process (hours on a real server); knob for tests.
+        self.processing_seconds = 0.0
+        # Seconds since the epoch; None: the real clock (see the module docstring).
+        self.clock: Callable[[], float] | None = None
+
+    def _now_ms(self) -> int:
+        if self.clock is None:
+            return _now_ms()
+        return int(self.clock() * 1000)
 
     def _create_time(self) -> int:
         # Strictly increasing, so a meeting re-created within a millisecond is a new session.
-        self._last_create = max(_now_ms(), self._last_create + 1)
+        self._last_create = max(self._now_ms(), self._last_create + 1)
         return self._last_create
 
     def reset(self) -> None:
@@ -156,6 +173,7 @@ class BigBlueButtonSimulator(Simulator):
             for key, value in parse_qsl(raw_query, keep_blank_values=True)
         }
         self.received.append((call, params))
+        self.process_due()
         try:
             self._verify(call, raw_query)
         except _Failed as failed:
@@ -341,16 +359,40 @@ class BigBlueButtonSimulator(Simulator):
         if meeting is None or meeting.ended:
             return False
         meeting.ended = True
-        meeting.end_time = _now_ms()
+        meeting.end_time = self._now_ms()
         recorded = meeting.flag("record") and meeting.ever_joined
-        if recorded:
-            self._record(meeting)
+        recording = self._record(meeting) if recorded else None
         meeting.attendees.clear()
         metadata = {k[5:].lower(): v for k, v in meeting.params.items() if k.startswith("meta_")}
         self.callbacks.ended(metadata, recorded=recorded)
-        if recorded:
-            self.callbacks.recording_ready(metadata, meeting.meeting_id, meeting.internal_id)
+        if recording is not None:
+            self._process(recording)
         return True
+
+    def _process(self, recording: SimRecording) -> None:
+        """Process a recording: at once, after `processing_seconds` of real time, or (with a
+        `clock` of the test's) once that clock has passed `ready_at`."""
+        if self.processing_seconds <= 0:
+            self._processed(recording)
+        elif self.clock is None:
+            self.callbacks.later(self.processing_seconds, lambda: self._processed(recording))
+
+    def process_due(self) -> None:
+        """Finish the processing of every recording whose time has come (by `clock`)."""
+        if self.clock is None:
+            return
+        now = self._now_ms()
+        for recording in list(self.recordings.values()):
+            if recording.state == "processing" and recording.ready_at <= now:
+                self._processed(recording)
+
+    def _processed(self, recording: SimRecording) -> None:
+        if recording.state != "processing":
+            return  # deleted meanwhile, or processed already
+        recording.state, recording.published = "published", True
+        self.callbacks.recording_ready(
+            recording.metadata, recording.meeting_id, recording.record_id
+        )
 
     async def _end_inside(self, request: web.Request) -> web.Response:
         ended = self.end_from_inside(request.match_info["meeting"])
@@ -360,10 +402,10 @@ class BigBlueButtonSimulator(Simulator):
         super().stop_hanging()
         self.callbacks.cancel()
 
-    def _record(self, meeting: SimMeeting) -> None:
+    def _record(self, meeting: SimMeeting) -> SimRecording:
         record_id = meeting.internal_id
         metadata = {k[5:].lower(): v for k, v in meeting.params.items() if k.startswith("meta_")}
-        self.recordings[record_id] = SimRecording(
+        recording = self.recordings[record_id] = SimRecording(
             record_id=record_id,
             meeting_id=meeting.meeting_id,
             internal_id=meeting.internal_id,
@@ -372,8 +414,12 @@ class BigBlueButtonSimulator(Simulator):
             end_time=meeting.end_time,
             participants=len({a.user_id for a in meeting.attendees}) or 1,
             url=f"{self._origin}/playback/presentation/2.3/{record_id}",
+            published=False,
+            state="processing",
             metadata=metadata,
+            ready_at=meeting.end_time + int(self.processing_seconds * 1000),
         )
+        return recording
 
     def add_recording(
         self, meeting_id: str, *, published: bool = True, name: str | None = None
@@ -488,7 +534,7 @@ class BigBlueButtonSimulator(Simulator):
         meeting.attendees.append(attendee)
         if not meeting.ever_joined:
             meeting.ever_joined = True
-            meeting.start_time = _now_ms()
+            meeting.start_time = self._now_ms()
         page = f"{html.escape(meeting.name)}: welcome, {html.escape(attendee.full_name)}."
         return web.Response(
             text=f"<html><body>{page}</body></html>",
@@ -560,6 +606,8 @@ def _recording_xml(node: Element, rec: SimRecording) -> None:
     metadata = SubElement(node, "metadata")
     for key, value in rec.metadata.items():
         SubElement(metadata, key).text = value
+    if rec.state == "processing":
+        return  # no playback until it is processed
     fmt = SubElement(SubElement(node, "playback"), "format")
     SubElement(fmt, "type").text = "presentation"
     SubElement(fmt, "url").text = rec.url

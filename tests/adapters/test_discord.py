@@ -425,3 +425,46 @@ async def test_card_titles_are_escaped_like_all_user_text(rig: DiscordRig):
     assert embed["title"] == escape_discord("@everyone <@&123> **now** [x](https://evil.example)")
     for live in ("<@&123>", "**now**", "](", "@everyone"):
         assert live not in embed["title"]
+
+
+async def test_a_recording_replies_to_the_card_and_its_buttons_are_for_moderators(
+    rig: DiscordRig,
+):
+    import httpx
+
+    fake = rig.fake
+    created = rig.command("create", {"title": "Lecture", "record": True})
+    await fake.wait_until(lambda: bool(rig.followups(created)))
+    card = fake.messages_to(CHANNEL)[0]
+    join_id = card["components"][0]["components"][0]["custom_id"]
+    rig.press(join_id, BOB)
+    await fake.wait_until(lambda: bool(rig.dms(BOB[0])))
+    async with httpx.AsyncClient(follow_redirects=True) as browser:
+        assert (await browser.get(link_of(rig.dms(BOB[0])[0]))).status_code == 200
+    ended = rig.command("end", {"meeting": "Lecture"})
+    await rig.answered(ended)
+
+    loop = JobLoop(JobHandlers(rig.bench.service), {Platform.DISCORD: rig.adapter}, rig.bench.clock)
+    await loop.tick()
+    [posted] = [m for m in fake.messages_to(CHANNEL) if "recording of Lecture" in m["content"]]
+    [ref] = await rig.bench.service.card_refs(Tenant(Platform.DISCORD, GUILD), card_id(card))
+    assert str(posted["message_reference"]["message_id"]) == ref.partition("/")[2]
+    assert posted["allowed_mentions"] == {"parse": []}
+    ids = [c["custom_id"] for c in posted["components"][0]["components"] if "custom_id" in c]
+    assert [i.split(":")[1] for i in ids] == ["rec-publish", "rec-unpublish", "rec-delete"]
+    assert all(len(i) <= 100 for i in ids)
+
+    refused = rig.press(ids[1], BOB)
+    await rig.answered(refused)
+    assert "Only moderators can unpublish" in rig.followups(refused)[0]["content"]
+    [recording] = rig.bench.sims.bigbluebutton.recordings.values()
+    assert recording.state == "published"
+    done = rig.press(ids[1], ALICE)
+    await rig.answered(done)
+    assert "unpublished" in rig.followups(done)[0]["content"]
+    assert recording.state == "unpublished"
+
+
+def card_id(message: dict[str, Any]) -> str:
+    """The meeting id a card's Join button carries."""
+    return str(message["components"][0]["components"][0]["custom_id"].split(":")[2])

@@ -263,3 +263,44 @@ async def test_a_button_that_is_not_ours_is_acked_and_does_nothing(rig: SlackRig
     await rig.adapter.drained()
     assert answer.status_code == 200
     assert [c.method for c in rig.fake.calls if c.method != "auth.test"] == []  # Bolt's own
+
+
+async def test_a_recording_is_posted_in_the_cards_thread_with_buttons_for_moderators(
+    rig: SlackRig,
+):
+    from bot.scheduler import JobLoop
+    from commands.model import Platform
+    from commands.schedule.jobs import JobHandlers
+
+    fake = rig.fake
+    await rig.command("create Lecture --record")
+    await fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 1)
+    card = next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "C1")
+    meeting_id = re.search(r'"value": "(\w+)"', blocks_text(card.params)).group(1)  # type: ignore[union-attr]
+    await rig.click("meet_join", meeting_id, "UBOB")
+    await fake.wait_until(lambda: len(rig.dm_to("UBOB")) == 1)
+    opened = await rig.http.get(link_in(rig.dm_to("UBOB")[0]), follow_redirects=True)
+    assert opened.status_code == 200  # Bob is in: BigBlueButton records
+    await rig.command("end Lecture")
+    await fake.wait_until(lambda: len(fake.of("chat.update")) == 1)
+
+    loop = JobLoop(JobHandlers(rig.bench.service), {Platform.SLACK: rig.adapter}, rig.bench.clock)
+    await loop.tick()
+    [posted] = [c for c in fake.of("chat.postMessage") if "recording of Lecture" in str(c.params)]
+    assert posted.params["channel"] == "C1"
+    [ref] = await rig.bench.service.card_refs(rig.bench.channel.tenant, meeting_id)
+    assert posted.params["thread_ts"] == ref.partition("/")[2]  # under the meeting's card
+    shown = blocks_text(posted.params)
+    value = re.search(r'"value": "(\w+:\d+)"', shown).group(1)  # type: ignore[union-attr]
+    assert '"action_id": "meet_recording_delete"' in shown
+
+    before = len(fake.of("response_url"))
+    await rig.click("meet_recording_unpublish", value, "UBOB")
+    await fake.wait_until(lambda: len(fake.of("response_url")) > before)
+    assert "Only moderators can unpublish recordings of Lecture" in response_texts(fake)[-1]
+    [recording] = rig.bench.sims.bigbluebutton.recordings.values()
+    assert recording.state == "published"
+    await rig.click("meet_recording_unpublish", value, "UALICE")
+    await fake.wait_until(lambda: len(fake.of("response_url")) > before + 1)
+    assert "unpublished" in response_texts(fake)[-1]
+    assert recording.state == "unpublished"

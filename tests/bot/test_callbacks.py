@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import jwt
@@ -19,8 +20,18 @@ from bot.simulated import DEMO_BBB_SECRET
 from commands.lifecycle.callbacks import ProviderCallbacks
 from commands.lifecycle.urls import TOKEN_KEY, CallbackUrls
 from commands.model import MeetingState, Platform
+from commands.recordings.rules import RecordingRules
 from commands.replies import Visibility
-from tests.commands.conftest import Bench, Recorder, bench, card_id, only, person
+from tests.commands.conftest import (
+    Bench,
+    Recorder,
+    bbb_on_the_bench_clock,
+    bench,
+    card_id,
+    only,
+    person,
+    scheduler,
+)
 
 __all__ = ["bench"]
 
@@ -110,12 +121,12 @@ async def test_a_recording_is_posted_once_when_ready(rig: Rig):
     mid = await attended_meeting(rig)
     await rig.bench.say(ALICE, "end Lecture")
     await rig.until(lambda: any("recording of Lecture is ready" in t for t in rig.recorder.texts()))
-    [post] = [p for p in rig.recorder.posts if "recording" in p[2].text]
-    _refresh, meeting, reply = post
+    [(meeting, reply)] = rig.recorder.under  # under the meeting's card
     assert meeting.id == mid
     assert reply.visibility is Visibility.CHANNEL
     assert reply.card is not None
-    assert [b.label for b in reply.card.buttons] == ["Watch"]
+    labels = [b.label for b in reply.card.buttons]
+    assert labels == ["Watch", "Publish", "Unpublish", "Delete"]
     # BigBlueButton says it again (a retry): posted once all the same.
     sim = rig.bench.sims.bigbluebutton
     [recording] = sim.recordings.values()
@@ -161,3 +172,58 @@ async def test_forged_altered_and_unsigned_recording_callbacks_are_refused(rig: 
         assert answer.status_code == 401, what
     assert (await rig.http.post(url, data={})).status_code == 401
     assert rig.recorder.posts == []
+
+
+async def test_callback_and_poll_racing_post_the_recording_once(rig: Rig):
+    """BigBlueButton takes three hours to process; when it is done, its callback and the
+    poll job (run by the real loop on the moved clock) both find the recording at once."""
+    bench, sim = rig.bench, rig.bench.sims.bigbluebutton
+    bbb_on_the_bench_clock(bench, timedelta(hours=3))
+    loop = scheduler(bench, rig.recorder)
+    mid = await attended_meeting(rig)
+    await bench.say(ALICE, "end Lecture")
+    await loop.tick()  # the first look: still processing
+    assert rig.recorder.under == []
+    bench.clock.advance(hours=3, minutes=5)
+    # The loop's look (its getRecordings finishes the processing, and the server calls back
+    # at that moment) and the callback race.
+    await asyncio.gather(loop.tick(), sim.callbacks.settle())
+    await sim.callbacks.settle()
+    [recording] = sim.callbacks.sent[-1:]
+    assert (recording.kind, recording.status) == ("recording", 200)
+    await loop.tick()
+    assert len(rig.recorder.under) == 1
+    assert await bench.store.pending_jobs(mid) == []
+
+
+async def test_callback_first_then_the_poll_posts_nothing_more(rig: Rig):
+    bench, sim = rig.bench, rig.bench.sims.bigbluebutton
+    bbb_on_the_bench_clock(bench, timedelta(hours=3))
+    loop = scheduler(bench, rig.recorder)
+    mid = await attended_meeting(rig)
+    await bench.say(ALICE, "end Lecture")
+    bench.clock.advance(hours=3)
+    sim.process_due()  # processed: the server calls back before the poll looks
+    await rig.until(lambda: len(rig.recorder.under) == 1)
+    for _ in range(3):
+        bench.clock.advance(hours=1)
+        await loop.tick()
+    assert len(rig.recorder.under) == 1
+    assert await bench.store.pending_jobs(mid) == []
+
+
+async def test_recordings_turned_off_a_valid_callback_is_answered_and_posts_nothing(rig: Rig):
+    mid = await attended_meeting(rig)
+    rig.bench.service.recordings = RecordingRules(enabled=False)
+    await rig.bench.say(ALICE, "end Lecture")
+    await rig.bench.sims.bigbluebutton.callbacks.settle()
+    statuses = [(s.kind, s.status) for s in rig.bench.sims.bigbluebutton.callbacks.sent]
+    assert ("recording", 200) in statuses
+    assert rig.recorder.under == []
+    assert await rig.bench.store.pending_jobs(mid) == []
+    # A forged one is refused all the same.
+    forged = jwt.encode(
+        {"meeting_id": mid, "record_id": "r1"}, "not-the-shared-secret-of-this-server!"
+    )
+    url = f"{rig.url}/callbacks/bigbluebutton/{mid}/recording"
+    assert (await rig.http.post(url, data={"signed_parameters": forged})).status_code == 401

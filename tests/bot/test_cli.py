@@ -219,6 +219,10 @@ async def test_the_readmes_demo_lines_run_as_written():
     assert "only bob sees > Only moderators can end Algebra 101" in out
     assert "alice ended Algebra 101" in out
     assert "There is no" not in out
+    # VConnct calls nobody back: its recording is asked for once the session ended (no
+    # account, no public URL), and posted under the card, once.
+    assert out.count("replies under the card of Algebra 101") == 1
+    assert out.count("#general > The recording of Algebra 101 is ready.") == 1
 
 
 async def test_a_reader_that_stops_early_gets_no_traceback():

@@ -196,3 +196,39 @@ def test_discord_events_have_a_default_and_a_per_server_switch():
 def test_discord_events_on_a_slack_workspace_are_refused():
     with pytest.raises(ConfigError, match=r"slack:T1: discord_events is for Discord servers"):
         parse_config(MINIMAL + 'tenants:\n  "slack:T1": {discord_events: true}\n', env={})
+
+
+def test_recordings_are_on_by_default_polled_a_day_and_switchable_per_tenant():
+    from bot.app import recording_rules
+    from commands.model import Platform, Tenant
+
+    config = parse_config(MINIMAL, env={})
+    assert (config.recordings.enabled, config.recordings.poll_hours) == (True, 24)
+    rules = recording_rules(config.recordings, config.tenants)
+    assert rules.enabled_for(Tenant(Platform.SLACK, "T1"))
+    assert rules.poll_for.total_seconds() == 24 * 3600
+
+    text = (
+        MINIMAL
+        + "recordings:\n  poll_hours: 3\n"
+        + 'tenants:\n  "slack:T1": {recordings: {enabled: false}}\n'
+    )
+    config = parse_config(text, env={})
+    rules = recording_rules(config.recordings, config.tenants)
+    assert not rules.enabled_for(Tenant(Platform.SLACK, "T1"))
+    assert rules.enabled_for(Tenant(Platform.SLACK, "T2"))
+    assert rules.poll_for.total_seconds() == 3 * 3600
+    off = parse_config(MINIMAL + "recordings:\n  enabled: false\n", env={})
+    assert not recording_rules(off.recordings, off.tenants).enabled_for(
+        Tenant(Platform.SLACK, "T1")
+    )
+    with pytest.raises(ConfigError, match=r"recordings\.poll_hours"):
+        parse_config(MINIMAL + "recordings:\n  poll_hours: 0\n", env={})
+
+
+def test_example_config_turns_recordings_off_for_one_server():
+    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
+    assert config.recordings.enabled
+    override = config.tenants["discord:812345678901234567"].recordings
+    assert override is not None
+    assert override.enabled is False

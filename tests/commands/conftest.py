@@ -117,10 +117,12 @@ def card_id(replies: list[Reply]) -> str:
 
 
 class Recorder:
-    """An announcer that keeps what the scheduler posts: (refresh?, meeting, reply)."""
+    """An announcer that keeps what the scheduler posts: (refresh?, meeting, reply); replies
+    under a meeting's card are in `posts` too, and also in `under`."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[bool, Meeting, Reply]] = []
+        self.under: list[tuple[Meeting, Reply]] = []
 
     async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         self.posts.append((False, meeting, reply))
@@ -129,12 +131,28 @@ class Recorder:
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         self.posts.append((True, meeting, reply))
 
+    async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
+        self.under.append((meeting, reply))
+        self.posts.append((False, meeting, reply))
+
     def texts(self) -> list[str]:
         return [reply.text for _refresh, _meeting, reply in self.posts]
 
     def take(self) -> list[tuple[bool, Meeting, Reply]]:
         taken, self.posts = self.posts, []
         return taken
+
+
+def bbb_on_the_bench_clock(bench: Bench, processing: timedelta) -> None:
+    """The simulated BigBlueButton keeps the bench's time: a recording is processed once the
+    bench's clock has moved `processing` past the end."""
+
+    def seconds() -> float:
+        return bench.clock.now.timestamp()
+
+    sim = bench.sims.bigbluebutton
+    sim.clock = seconds
+    sim.processing_seconds = processing.total_seconds()
 
 
 def scheduler(bench: Bench, recorder: Recorder, platform: Platform = Platform.SLACK) -> JobLoop:
