@@ -14,7 +14,7 @@ from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import JobKind, MeetingStore
 from commands.watch import MeetingWatch
-from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_bench
+from tests.adapters.fake_slack import FakeSlack, blocks_text, slack_adapter, slack_bench
 from tests.commands.conftest import Bench, person
 
 ALICE = person("alice")
@@ -147,3 +147,48 @@ async def test_a_meeting_whose_time_is_up_is_ended_and_its_card_updated_in_place
     assert '"action_id": "meet_join"' not in blocks_text(update.params), "no Join on an ended card"
     await loop.tick()
     assert len(fake.of("chat.update")) == len(cards), "once"
+
+
+async def test_a_meeting_that_ended_inside_the_room_while_the_bot_was_down_gets_its_final_card(
+    setup,
+):
+    # The bot is down when the moderator ends the meeting inside BigBlueButton: the end
+    # callback reaches nobody. The bot that starts again must still end it and fix its card.
+    bench, fake, adapter = setup
+    await bench.say(ALICE, 'create Lab --start "tomorrow 9:00" --remind 10')
+    bench.clock.advance(hours=24, minutes=51)
+    assert await loop_for(bench, adapter).tick() == 1  # the reminder card, remembered
+    bench.clock.advance(minutes=9)
+    await loop_for(bench, adapter).tick()  # 09:00: it opens
+    await bench.say(ALICE, "join Lab")  # and runs on the provider
+    [meeting] = await bench.store.find_meetings(bench.channel.tenant)
+    cards = await bench.store.card_refs(meeting.id)
+    await adapter.close()
+    await bench.store.close()  # the bot goes down
+
+    bench.clock.advance(minutes=20)
+    assert bench.sims.bigbluebutton.end_from_inside(meeting.room.room_id)
+
+    reopened = await MeetingStore.open(f"sqlite:///{bench.db}")
+    try:
+        service = MeetingService(
+            providers=bench.providers,
+            store=reopened,
+            policy=bench.service.policy,
+            default_provider="bigbluebutton",
+            clock=bench.clock,
+        )
+        bench.store, bench.service = reopened, service
+        again = slack_adapter(bench, fake)
+        loop = JobLoop(
+            JobHandlers(service), {Platform.SLACK: again}, bench.clock, watch=MeetingWatch(service)
+        )
+        await loop.tick()  # its first round asks the provider about what runs
+        await again.close()
+        [after] = await reopened.find_meetings(bench.channel.tenant)
+    finally:
+        await reopened.close()
+    assert after.state.value == "ended"
+    updates = fake.of("chat.update")
+    assert sorted(f"{u.params['channel']}/{u.params['ts']}" for u in updates) == sorted(cards)
+    assert all("Lab was ended from inside the meeting" in str(u.params["text"]) for u in updates)
