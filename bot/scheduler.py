@@ -25,9 +25,9 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from commands.model import Meeting, Platform
 from commands.replies import Reply
@@ -58,6 +58,18 @@ class Announcer(Protocol):
     async def reply_under(self, meeting: Meeting, reply: Reply) -> None:
         """Post `reply` as a message of its own under the meeting's card (a recording): in
         its thread, as a reply to it; in the channel when the card is not known."""
+
+
+#: a post made ready ahead: calling it makes the post and answers where its card went
+Ready = Callable[[], Awaitable[str | None]]
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """An announcer that can do everything for a new post but the post itself ahead of time
+    (render it, encode its request), so that a burst due at once is left with the posts."""
+
+    def prepare(self, meeting: Meeting, reply: Reply) -> Ready: ...
 
 
 async def show(announcer: Announcer, post: Post) -> str | None:
@@ -179,11 +191,12 @@ class JobLoop:
             async with self._gate:
                 # Rendered as of its due time ("starts in 15 min"), which is when it is seen.
                 outcome = await self.handlers.handle(job, max(self.clock(), job.due_at))
+                ready = self._ready_first(outcome)
             wait = (job.due_at - self.clock()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
             async with self._gate:
-                await self.carry_out(job, outcome)
+                await self.carry_out(job, outcome, ready)
         except Exception:
             log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
             await self._retry(job, "failed unexpectedly")
@@ -191,8 +204,19 @@ class JobLoop:
     async def run_job(self, job: Job) -> bool:
         return await self.carry_out(job, await self.handlers.handle(job, self.clock()))
 
-    async def carry_out(self, job: Job, outcome: Outcome) -> bool:
-        """Show what the job's handler said and record its effect, in the order it asked."""
+    def _ready_first(self, outcome: Outcome) -> Ready | None:
+        """The outcome's main post made ready now, where its announcer can."""
+        if not outcome.post_first or not outcome.posts:
+            return None
+        main = outcome.posts[0]
+        announcer = self.announcers.get(main.meeting.tenant.platform)
+        if main.refresh or main.under_card or not isinstance(announcer, Prepares):
+            return None
+        return announcer.prepare(main.meeting, main.reply)
+
+    async def carry_out(self, job: Job, outcome: Outcome, ready: Ready | None = None) -> bool:
+        """Show what the job's handler said and record its effect, in the order it asked
+        (its main post made `ready` ahead, if it was)."""
         now = self.clock()
         posts = [p for p in outcome.posts if p.meeting.tenant.platform in self.announcers]
         if outcome.posts and not posts:
@@ -204,7 +228,7 @@ class JobLoop:
         try:
             if outcome.post_first:
                 main, *rest = posts
-                card = await self._deliver_first(main)
+                card = await self._deliver_first(main, ready)
                 # Recorded as soon as the channel has it, its card with it: the window in
                 # which a crash would post it twice is this one post, not the invitees' DMs
                 # that follow.
@@ -221,10 +245,13 @@ class JobLoop:
             return False
         return True
 
-    async def _deliver_first(self, main: Post) -> str | None:
+    async def _deliver_first(self, main: Post, ready: Ready | None) -> str | None:
         """The job's main post (the channel's), which must go out before the job is done;
         answers where its card is."""
         try:
+            if ready is not None:
+                posted = await ready()
+                return posted if main.reply.card is not None else None
             return await self._post(main)
         except Exception as error:
             # Any failure of the platform (an API error, the network): the job retries.

@@ -185,6 +185,10 @@ class SlackAdapter:
         answers where its card is (None for a DM)."""
         return await self.delivery.announce(meeting, reply)
 
+    def prepare(self, meeting: Meeting, reply: Reply) -> Callable[[], Awaitable[str | None]]:
+        """`announce`, made ready now and posted when the returned function is called."""
+        return self.delivery.prepare(meeting, reply)
+
     async def refresh(self, meeting: Meeting, reply: Reply) -> None:
         """Update the meeting's cards in place (it ended without a command)."""
         await self.delivery.refresh(meeting, reply)

@@ -103,6 +103,21 @@ class SlackDelivery:
             )
             await respond(text=text, blocks=blocks, response_type="in_channel")
 
+    def prepare(self, meeting: Meeting, reply: Reply) -> Callable[[], Awaitable[str | None]]:
+        """`announce` with the message rendered and its request encoded now; the returned
+        function posts it (a reminder made ready before its time)."""
+        if reply.visibility is Visibility.DIRECT:
+            return lambda: self.announce(meeting, reply)
+        body = self.web.encode(
+            {"channel": meeting.channel_id, "text": text_of(reply), "blocks": blocks_of(reply)}
+        )
+
+        async def post() -> str | None:
+            posted = await self.web.call("chat.postMessage", body)
+            return f"{meeting.channel_id}/{posted['ts']}"
+
+        return post
+
     async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """Post a reminder to the meeting's channel (a new message, so people are notified),
         and answer where its card is, for the caller to remember with its job's end (to follow

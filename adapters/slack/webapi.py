@@ -64,16 +64,22 @@ class SlackWebApi:
     async def conversations_open(self, *, users: str) -> dict[str, Any]:
         return await self.call("conversations.open", query={"users": users})
 
+    @staticmethod
+    def encode(body: dict[str, Any]) -> bytes:
+        """A JSON body as `call` sends it (made ahead of the call, where that helps)."""
+        return json.dumps(_without_none(body)).encode()
+
     async def call(
         self,
         method: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         *,
         query: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """One Web API method: its answer's fields, or `SlackApiError`."""
+        """One Web API method (its body as fields, or encoded by `encode`): its answer's
+        fields, or `SlackApiError`."""
         url = self.base_url + method
-        data = json.dumps(_without_none(body)).encode() if body is not None else None
+        data = self.encode(body) if isinstance(body, dict) else body
         headers = self._json_headers if body is not None else self._form_headers
         limited = 0
         reconnected = False

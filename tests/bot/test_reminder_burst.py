@@ -143,3 +143,66 @@ async def test_a_stopped_loop_claims_no_further_batch(setup):
     stop.set()
     assert await loop.run_due(stop) == 0, "stopped before the first claim"
     assert await loop.run_due() == 30
+
+
+async def test_reminders_prepared_ahead_are_posted_at_their_time_once_with_their_cards(setup):
+    # With a lookahead (as `meetbot run` has), reminders are claimed and rendered before
+    # they are due, then posted at their time: not before it, each once, its card kept.
+    bench, fake, adapter = setup
+    started, base = time.monotonic(), bench.clock.now
+    assert isinstance(base, datetime)
+
+    def moving() -> datetime:  # the bench's clock, going at the pace of real time
+        return base + timedelta(seconds=time.monotonic() - started)
+
+    channels = await reminders_due(bench, 20, base + timedelta(seconds=0.5))
+    loop = JobLoop(
+        JobHandlers(bench.service),
+        {Platform.SLACK: adapter},
+        moving,
+        interval=30,
+        lookahead=timedelta(seconds=30),
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    try:
+        await fake.wait_until(lambda: len(fake.of("chat.postMessage")) >= 20, 10)
+        posted_at = time.monotonic() - started
+        await asyncio.sleep(0.2)  # any second post would come now
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 5)
+    assert posted_at >= 0.5, "not before its time"
+    assert posts_per_channel(fake) == Counter({channel: 1 for channel in channels})
+    for index, channel in enumerate(channels):
+        [card] = await bench.store.card_refs(f"m{index:03d}")
+        assert card.startswith(channel + "/")
+        pending = await bench.store.pending_jobs(f"m{index:03d}")
+        assert JobKind.REMIND not in [kind for kind, *_ in pending], "done"
+
+
+async def test_a_loop_stopped_while_reminders_wait_leaves_them_to_the_next_start(setup):
+    bench, fake, adapter = setup
+    base = bench.clock.now
+    await reminders_due(bench, 3, base + timedelta(seconds=20))
+    loop = JobLoop(
+        JobHandlers(bench.service),
+        {Platform.SLACK: adapter},
+        bench.clock,
+        interval=30,
+        lookahead=timedelta(seconds=30),
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    for _ in range(100):  # until they are claimed and waiting
+        if loop._early:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert fake.of("chat.postMessage") == []
+    # After the lease a new process (no lookahead) takes them at their time.
+    bench.clock.advance(seconds=20 + 150)
+    again = JobLoop(JobHandlers(bench.service), {Platform.SLACK: adapter}, bench.clock)
+    assert await again.tick() == 3
+    assert len(fake.of("chat.postMessage")) == 3
