@@ -90,6 +90,11 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
 
     assert (await rig.click("meet_join", meeting_id, "UBOB")).status_code == 200
     await fake.wait_until(lambda: len(rig.dm_to("UBOB")) == 1)
+    # The notes that the links went by DM (Alice's and Bob's) follow the DMs: wait for
+    # them, so that the End below is answered after them.
+    await fake.wait_until(
+        lambda: sum("I sent you a direct message" in t for t in response_texts(fake)) == 2
+    )
     bob_link = link_in(rig.dm_to("UBOB")[0])
     assert parse_qs(urlsplit(bob_link).query)["role"] == ["VIEWER"]
     assert "attendee" in rig.dm_to("UBOB")[0]
