@@ -42,12 +42,25 @@ class JoinLogEntry:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AttendanceEntry:
+    """Someone the provider reported in a session: when first and last seen there."""
+
+    person: str  # the provider's user id, else "name:NAME"
+    name: str
+    user_id: str | None
+    role: Role | None
+    first_seen: datetime
+    last_seen: datetime
+
+
 class JobKind(StrEnum):
     """What a job does when its time comes (its handler lives in `commands.schedule`)."""
 
     REMIND = "remind"  # post the occurrence's reminder
     OPEN = "open"  # the occurrence's start: open it, plan the next one of a series
     END = "end"  # its duration is up: end it
+    SAMPLE = "sample"  # while it runs: ask the provider who is in it (re-armed each time)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ a worker whose lease was taken over meanwhile cannot finish, and its whole unit 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
+from commands.store.history import record_seen
 from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import Job, JobKind, PlannedOccurrence, StoreBase, StoreError
 from commands.store.schema import JobRow, MeetingRow, OccurrenceRow, UtcDateTime
+from providers.base import Attendee
 
 #: how many jobs one claim takes at the most
 CLAIM_BATCH = 500
@@ -383,6 +385,51 @@ class Unit:
                 JobRow.done_at.is_(None),
             )
         )
+
+    async def plan_job(
+        self, meeting_id: str, occurrence_id: int, kind: JobKind, due: datetime
+    ) -> None:
+        """Plan the occurrence's job of `kind` at `due`; one already pending stays as it is,
+        one done is armed again (an occurrence has one job of a kind)."""
+        session = await self._open()
+        query = select(JobRow).where(
+            JobRow.occurrence_id == occurrence_id, JobRow.kind == kind.value
+        )
+        row = (await session.scalars(query)).first()
+        if row is None:
+            session.add(
+                JobRow(
+                    kind=kind.value,
+                    meeting_id=meeting_id,
+                    occurrence_id=occurrence_id,
+                    due_at=due,
+                    attempts=0,
+                )
+            )
+        elif row.done_at is not None:
+            row.due_at, row.done_at, row.attempts, row.last_error = due, None, 0, None
+        await session.flush()
+
+    async def again(self, job: Job, due: datetime) -> None:
+        """Instead of finishing `job`, arm it again for `due` (a job that recurs while its
+        occurrence lasts: one row, not one per round). `JobLost` if its lease was taken, or
+        it was dropped meanwhile (the meeting ended)."""
+        session = await self._open()
+        query = (
+            update(JobRow)
+            .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
+            .where(JobRow.done_at.is_(None))
+            .values(due_at=due, claimed_by=None, claimed_until=None, attempts=0, last_error=None)
+        )
+        result = await session.execute(query)
+        if getattr(result, "rowcount", 0) != 1:
+            raise JobLost(f"job {job.id} was taken over or dropped meanwhile")
+
+    async def record_sample(
+        self, meeting_id: str, session_id: str, attendees: Collection[Attendee], at: datetime
+    ) -> None:
+        """Who the provider said was in the session at `at` (see `history.record_seen`)."""
+        await record_seen(await self._open(), meeting_id, session_id, attendees, at, sampled=True)
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
         """Write `meeting` only if its stored state is still `expected` (see `update_if`)."""
