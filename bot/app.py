@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.config import ProviderName, ProvidersConfig, RemindersConfig
+from bot.config import AttendanceConfig, ProviderName, ProvidersConfig, RemindersConfig
 from commands.lifecycle.urls import CallbackUrls
 from commands.policy import RolePolicy
 from commands.schedule.planner import Timing
@@ -64,6 +64,7 @@ def build_service(
     clock: Callable[[], datetime],
     nudge: Callable[[], None] = lambda: None,
     callbacks: CallbackUrls | None = None,
+    attendance: AttendanceConfig | None = None,
 ) -> MeetingService:
     return MeetingService(
         providers=providers,
@@ -71,15 +72,16 @@ def build_service(
         policy=policy,
         default_provider=default_provider,
         clock=clock,
-        timing=timing_of(reminders),
+        timing=timing_of(reminders, attendance or AttendanceConfig()),
         nudge=nudge,
         callbacks=callbacks,
     )
 
 
-def timing_of(reminders: RemindersConfig) -> Timing:
+def timing_of(reminders: RemindersConfig, attendance: AttendanceConfig) -> Timing:
     return Timing(
         default_remind_minutes=reminders.default_minutes,
         early_join=timedelta(minutes=reminders.early_join_minutes),
         grace=timedelta(minutes=reminders.grace_minutes),
+        sample_every=timedelta(seconds=attendance.sample_seconds),
     )

@@ -188,6 +188,12 @@ class RemindersConfig(_Section):
     grace_minutes: int = Field(default=10, ge=0, le=1440)
 
 
+class AttendanceConfig(_Section):
+    # While a meeting runs, who is in it is asked this often (one provider call per running
+    # meeting each time) and kept, so attendance outlives the provider's memory.
+    sample_seconds: float = Field(default=30, ge=5, le=3600)
+
+
 _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 
 
@@ -196,12 +202,15 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    attendance: AttendanceConfig = Field(default_factory=AttendanceConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 
-    @field_validator("storage", "server", "reminders", "roles", "tenants", mode="before")
+    @field_validator(
+        "storage", "server", "reminders", "attendance", "roles", "tenants", mode="before"
+    )
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         # A section left with its keys commented out reads as null: it means the defaults.

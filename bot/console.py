@@ -21,7 +21,7 @@ import yarl
 
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service
-from bot.config import Config, ProvidersConfig, RemindersConfig, ServerConfig
+from bot.config import AttendanceConfig, Config, ProvidersConfig, RemindersConfig, ServerConfig
 from bot.scheduler import JobLoop
 from bot.server import InboundServer
 from bot.simulated import SimulatedProviders
@@ -69,6 +69,8 @@ async def run_console(
     now: datetime | None = None,
     server: ServerConfig | None = None,
     before_close: Callable[[], Awaitable[object]] | None = None,
+    attendance: AttendanceConfig | None = None,
+    exports: Path | None = None,
 ) -> None:
     """The terminal chat against the configured providers, until the input ends. What the
     clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
@@ -93,11 +95,19 @@ async def run_console(
             reminders=reminders,
             clock=clock,
             callbacks=callbacks,
+            attendance=attendance,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
         simulated = clock if isinstance(clock, SimulatedClock) else None
-        chat = ConsoleChat(router.dispatch, router.click, out, directory=directory, clock=clock)
+        chat = ConsoleChat(
+            router.dispatch,
+            router.click,
+            out,
+            directory=directory,
+            clock=clock,
+            exports=exports or exports_folder(storage_url),
+        )
         loop = JobLoop(
             JobHandlers(service),
             {Platform.CONSOLE: chat},
@@ -174,6 +184,15 @@ async def open_in_browser(url: str) -> int:
         return 599
 
 
+def exports_folder(storage_url: str) -> Path:
+    """Where the console writes files that come with a reply (an attendance CSV): the
+    folder `meetbot-exports` beside a SQLite store, else in the system's temporary folder."""
+    prefix = "sqlite:///"
+    if storage_url.startswith(prefix) and storage_url != prefix + ":memory:":
+        return Path(storage_url.removeprefix(prefix)).resolve().parent / "meetbot-exports"
+    return Path(tempfile.gettempdir()) / "meetbot-exports"
+
+
 def _reachable(host: str) -> str:
     """The address a local provider reaches a server listening on `host` at."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - a comparison
@@ -195,6 +214,7 @@ async def console(
         out=out,
         now=now,
         server=config.server,
+        attendance=config.attendance,
     )
     return 0
 
@@ -221,5 +241,7 @@ async def demo(
             # inside the room, a recording processed. The demo waits for those it started.
             server=ServerConfig(port=0, host="127.0.0.1"),
             before_close=sims.bigbluebutton.callbacks.settle,
+            # The demo's store goes with it; what it exports stays for the newcomer to open.
+            exports=Path(tempfile.gettempdir()) / "meetbot-demo-exports",
         )
     return 0

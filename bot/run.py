@@ -120,6 +120,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             reminders=config.reminders,
             clock=utc_now,
             callbacks=callbacks,
+            attendance=config.attendance,
         )
         router = CommandRouter(service)
         announcers: dict[Platform, Announcer] = {}

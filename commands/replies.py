@@ -64,6 +64,7 @@ class Attachment:
     filename: str  # a plain name, no folders
     content: bytes
     mime: str = "application/octet-stream"
+    label: str = "file"  # what it is, for people: "attendance CSV"
 
     def __post_init__(self) -> None:
         if not self.filename or "/" in self.filename or "\\" in self.filename:

@@ -57,7 +57,7 @@ def attendance_csv(found: SessionAttendance) -> Attachment:
         )
     session = _UNSAFE_IN_NAME.sub("-", found.session_id or "current").strip("-") or "session"
     filename = f"attendance-{found.meeting.id}-{session[:40]}.csv"
-    return Attachment(filename, out.getvalue().encode("utf-8"), "text/csv")
+    return Attachment(filename, out.getvalue().encode("utf-8"), "text/csv", "attendance CSV")
 
 
 def _moment(moment: datetime | None) -> str:

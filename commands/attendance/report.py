@@ -105,7 +105,7 @@ def people(
             gone = over or (last_sample is not None and attendee.last_seen < last_sample)
             left = attendee.last_seen if gone else None
             span = attendee.last_seen - attendee.first_seen
-            minutes = max(0, round(span.total_seconds() / 60))
+            minutes = max(0, int((span.total_seconds() + 30) // 60))  # to the nearest, half up
         base = rows.get(key) if key is not None else None
         if base is not None and base.attended:
             base = None  # two provider entries of one name: both are shown
