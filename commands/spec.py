@@ -200,7 +200,7 @@ MEET: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "attendance",
-        "who came and who took a link (the current or a past session); --csv as a file",
+        "who came and who took a link to a session (or all of it as a CSV file)",
         Access.MODERATOR,
         (
             _MEETING,
