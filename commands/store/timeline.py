@@ -107,9 +107,11 @@ class TimelineTables(StoreBase):
             jobs = [_job(row) for row in rows]
         return sorted(jobs, key=lambda job: (job.due_at, job.id))
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending job is due (claimed or not)."""
+    async def next_due(self, *, besides: Sequence[JobKind] = ()) -> datetime | None:
+        """When the earliest pending job is due (claimed or not), leaving out `besides`."""
         query = select(func.min(JobRow.due_at)).where(JobRow.done_at.is_(None))
+        if besides:
+            query = query.where(JobRow.kind.not_in([kind.value for kind in besides]))
         async with self._sessions() as session:
             found: datetime | None = (await session.execute(query)).scalar()
         return _utc(found)

@@ -313,3 +313,13 @@ async def test_a_newcomer_sees_the_ended_card_with_how_long_it_ran_and_who_came(
     assert "│ Attendees: alice, bob (2)" in out
     assert "│ Links handed out: 3" in out
     assert "│ Ended by: alice" in out
+
+
+async def test_waiting_days_on_the_simulated_clock_does_not_step_through_every_sample():
+    # A running meeting is sampled every 30 s: three days are 8640 samples, which /wait
+    # does not replay one by one (it took minutes); the one due runs when the wait ends.
+    script = "/meet create Demo\n/open\n/wait 3d\n/meet status Demo\n"
+    code, out, err = await run_meetbot("demo", "--now", "2027-03-17T08:00Z", stdin=script)
+    assert code == 0, err
+    assert "clock: Sat 20 Mar 2027 08:00 UTC" in out
+    assert "In it now: alice (1), as seen at 08:00:00" in out
