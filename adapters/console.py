@@ -12,17 +12,19 @@ demo shows exactly what chat users would see. It exits at the end of the input.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol, TextIO
 
 from commands.cards import user_zone, when
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.parsing import Mention
 from commands.render import escape_terminal
-from commands.replies import ButtonAction, Card, Reply, Visibility
+from commands.replies import Attachment, ButtonAction, Card, Reply, Visibility
 from commands.zonenames import resolve_zone
 
 Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
@@ -82,6 +84,7 @@ class ConsoleChat:
         user: str = "alice",
         channel: str = "general",
         clock: Callable[[], datetime] | None = None,
+        exports: Path | None = None,
     ) -> None:
         self.dispatch = dispatch
         self.click = click
@@ -98,6 +101,8 @@ class ConsoleChat:
         # link each user was sent.
         self.browser: Callable[[str], Awaitable[int]] | None = None
         self.links: dict[str, str] = {}
+        # Where files that come with a reply (an attendance CSV) are written.
+        self.exports = exports
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         self.say(
@@ -221,6 +226,23 @@ class ConsoleChat:
             if reply.secret and reply.recipient is not None and reply.card and reply.card.link:
                 self.links[reply.recipient.user_id] = reply.card.link
             self.say(self.render(reply))
+            if reply.attachment is not None:
+                self.say(f"  {self.write(reply.attachment)}")
+
+    def write(self, attachment: Attachment) -> str:
+        """Write a reply's file into the exports folder (readable by this user only: an
+        attendance list names people); says where, or why not."""
+        if self.exports is None:
+            return f"({attachment.label} not written: this console has no exports folder)"
+        path = self.exports / Path(attachment.filename).name
+        try:
+            self.exports.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(attachment.content)
+        except OSError as error:
+            return f"({attachment.label} not written to {path}: {error.strerror})"
+        return f"wrote {attachment.label}: {path}"
 
     def render(self, reply: Reply) -> str:
         if reply.visibility is Visibility.CHANNEL:

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.config import ProviderName, ProvidersConfig, RecordingsConfig, RemindersConfig
+from bot.config import (
+    AttendanceConfig,
+    ProviderName,
+    ProvidersConfig,
+    RecordingsConfig,
+    RemindersConfig,
+)
 from commands.lifecycle.urls import CallbackUrls
 from commands.policy import RolePolicy, TenantOverride
 from commands.recordings.rules import RecordingRules
@@ -66,6 +72,7 @@ def build_service(
     nudge: Callable[[], None] = lambda: None,
     callbacks: CallbackUrls | None = None,
     recordings: RecordingRules | None = None,
+    attendance: AttendanceConfig | None = None,
 ) -> MeetingService:
     return MeetingService(
         providers=providers,
@@ -73,18 +80,19 @@ def build_service(
         policy=policy,
         default_provider=default_provider,
         clock=clock,
-        timing=timing_of(reminders),
+        timing=timing_of(reminders, attendance or AttendanceConfig()),
         nudge=nudge,
         callbacks=callbacks,
         recordings=recordings,
     )
 
 
-def timing_of(reminders: RemindersConfig) -> Timing:
+def timing_of(reminders: RemindersConfig, attendance: AttendanceConfig) -> Timing:
     return Timing(
         default_remind_minutes=reminders.default_minutes,
         early_join=timedelta(minutes=reminders.early_join_minutes),
         grace=timedelta(minutes=reminders.grace_minutes),
+        sample_every=timedelta(seconds=attendance.sample_seconds),
     )
 
 

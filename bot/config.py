@@ -197,6 +197,12 @@ class RecordingsConfig(_Section):
     poll_hours: float = Field(default=24, gt=0, le=24 * 14)
 
 
+class AttendanceConfig(_Section):
+    # While a meeting runs, who is in it is asked this often (one provider call per running
+    # meeting each time) and kept, so attendance outlives the provider's memory.
+    sample_seconds: float = Field(default=30, ge=5, le=3600)
+
+
 _TENANT_KEY = re.compile(r"^(slack|discord):[^:\s]+$")
 
 
@@ -206,13 +212,21 @@ class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
+    attendance: AttendanceConfig = Field(default_factory=AttendanceConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
     tenants: dict[str, TenantOverride] = Field(default_factory=dict)
 
     @field_validator(
-        "storage", "server", "reminders", "recordings", "roles", "tenants", mode="before"
+        "storage",
+        "server",
+        "reminders",
+        "recordings",
+        "attendance",
+        "roles",
+        "tenants",
+        mode="before",
     )
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:

@@ -21,7 +21,7 @@ import yarl
 
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service, recording_rules
-from bot.config import Config, ProvidersConfig, RemindersConfig, ServerConfig
+from bot.config import AttendanceConfig, Config, ProvidersConfig, RemindersConfig, ServerConfig
 from bot.scheduler import JobLoop
 from bot.server import InboundServer
 from bot.simulated import SimulatedProviders
@@ -32,8 +32,10 @@ from commands.policy import RolePolicy, RolePolicyConfig
 from commands.recordings.rules import RecordingRules
 from commands.router import CommandRouter
 from commands.schedule.jobs import JobHandlers
-from commands.store import MeetingStore
+from commands.store import JobKind, MeetingStore
 from commands.watch import MeetingWatch
+
+SAMPLES = (JobKind.SAMPLE,)
 
 
 def utc_now() -> datetime:
@@ -71,6 +73,8 @@ async def run_console(
     server: ServerConfig | None = None,
     before_close: Callable[[], Awaitable[object]] | None = None,
     recordings: RecordingRules | None = None,
+    attendance: AttendanceConfig | None = None,
+    exports: Path | None = None,
 ) -> None:
     """The terminal chat against the configured providers, until the input ends. What the
     clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
@@ -96,11 +100,19 @@ async def run_console(
             clock=clock,
             callbacks=callbacks,
             recordings=recordings,
+            attendance=attendance,
         )
         directory = ConsoleDirectory()
         router = CommandRouter(service, directory=directory)
         simulated = clock if isinstance(clock, SimulatedClock) else None
-        chat = ConsoleChat(router.dispatch, router.click, out, directory=directory, clock=clock)
+        chat = ConsoleChat(
+            router.dispatch,
+            router.click,
+            out,
+            directory=directory,
+            clock=clock,
+            exports=exports or exports_folder(storage_url),
+        )
         loop = JobLoop(
             JobHandlers(service),
             {Platform.CONSOLE: chat},
@@ -154,7 +166,9 @@ class TimeMachine:
 
     async def wait(self, span: timedelta) -> None:
         target = self.clock.now + span
-        while (due := await self.store.next_due()) is not None and due <= target:
+        # Attendance samples are not stepped through one by one (a day is 2880 of them): the
+        # one due runs at each stop on the way and at the end, which is all a chat would show.
+        while (due := await self.store.next_due(besides=SAMPLES)) is not None and due <= target:
             self.clock.now = max(self.clock.now, due)
             if not await self.loop.run_due():
                 # Due, yet nothing could run (every job there failed and waits its backoff):
@@ -180,6 +194,15 @@ async def open_in_browser(url: str) -> int:
         return 599
 
 
+def exports_folder(storage_url: str) -> Path:
+    """Where the console writes files that come with a reply (an attendance CSV): the
+    folder `meetbot-exports` beside a SQLite store, else in the system's temporary folder."""
+    prefix = "sqlite:///"
+    if storage_url.startswith(prefix) and storage_url != prefix + ":memory:":
+        return Path(storage_url.removeprefix(prefix)).resolve().parent / "meetbot-exports"
+    return Path(tempfile.gettempdir()) / "meetbot-exports"
+
+
 def _reachable(host: str) -> str:
     """The address a local provider reaches a server listening on `host` at."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - a comparison
@@ -202,6 +225,7 @@ async def console(
         now=now,
         server=config.server,
         recordings=recording_rules(config.recordings, config.tenants),
+        attendance=config.attendance,
     )
     return 0
 
@@ -228,5 +252,7 @@ async def demo(
             # inside the room, a recording processed. The demo waits for those it started.
             server=ServerConfig(port=0, host="127.0.0.1"),
             before_close=sims.bigbluebutton.callbacks.settle,
+            # The demo's store goes with it; what it exports stays for the newcomer to open.
+            exports=Path(tempfile.gettempdir()) / "meetbot-demo-exports",
         )
     return 0

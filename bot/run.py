@@ -134,6 +134,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             clock=utc_now,
             callbacks=callbacks,
             recordings=recording_rules(config.recordings, config.tenants),
+            attendance=config.attendance,
         )
         router = CommandRouter(service)
         announcers: dict[Platform, Announcer] = {}

@@ -6,14 +6,15 @@ clicks. Link cards are private (EPHEMERAL or DIRECT) by construction of `Reply`.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from dataclasses import replace
+from datetime import datetime, timedelta, tzinfo
 
 from commands.limits import plural, provider_label
 from commands.model import ChatUser, Meeting, MeetingState, RoleDecision
 from commands.policy import RolePolicy
 from commands.replies import Button, ButtonAction, Card, CardField, Reply, Visibility
 from commands.schedule.recurrence import describe_rule, zone_named
-from commands.service import JoinGrant
+from commands.service import EndedSummary, JoinGrant
 from commands.spec import SETTING_FLAGS
 from providers.base import MeetingSettings, Role
 
@@ -78,13 +79,55 @@ def channel_card_reply(
     return Reply(text, Visibility.CHANNEL, card=meeting_card(meeting, zone, joined, state=state))
 
 
-def ended_reply(meeting: Meeting, headline: str, zone: tzinfo, links: int) -> Reply:
+def ended_reply(
+    meeting: Meeting, headline: str, zone: tzinfo, summary: EndedSummary, ended_by: str
+) -> Reply:
     """The card of a meeting that just ended (by a command, the clock, or inside the room):
-    `headline`, the links handed out, and the next occurrence of a series."""
-    text = f"{headline}; {plural(links, 'link')} handed out."
+    `headline`; when it started and ended, how long it ran, who came (as the provider
+    reported it) and, apart, how many took a link; who or what ended it; and the next
+    occurrence of a series."""
+    attendees = summary.attendees
+    text = f"{headline}; {plural(summary.links, 'link')} handed out."
+    if attendees is not None:
+        text += f" Attended: {attendee_words(meeting, attendees)}."
     if meeting.state is MeetingState.SCHEDULED and meeting.schedule.start is not None:
         text += f" Next: {when(meeting.schedule.start, zone)}."
-    return channel_card_reply(meeting, text, zone, links)
+    card = meeting_card(meeting, zone)
+    fields = [f for f in card.fields if f.name not in ("Lasted", "Id")]
+    start, end = summary.started_at, summary.ended_at
+    if start is not None:
+        fields.append(CardField("Started", when(start, zone), moment=start))
+    if end is not None:
+        fields.append(CardField("Ended", when(end, zone), moment=end))
+    if start is not None and end is not None:
+        fields.append(CardField("Lasted", span_words(end - start)))
+    fields.append(CardField("Attendees", attendee_words(meeting, attendees)))
+    fields.append(CardField("Links handed out", str(summary.links)))
+    fields.append(CardField("Ended by", ended_by))
+    fields.append(CardField("Id", meeting.id))
+    return Reply(text, Visibility.CHANNEL, card=replace(card, fields=tuple(fields)))
+
+
+def span_words(span: timedelta) -> str:
+    """How long something lasted, as people say it: under 1 min, 45 min, 1 h 05 min."""
+    minutes = round(span.total_seconds() / 60)
+    if span < timedelta(minutes=1):
+        return "under 1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def attendee_words(meeting: Meeting, names: tuple[str, ...] | None, shown: int = 20) -> str:
+    """Who came, with how many: "bob, carol (2)"; a long list is cut after `shown` names."""
+    if names is None:
+        return f"{provider_label(meeting.provider)} does not tell who came"
+    if not names:
+        return "nobody was seen in it"
+    listed = ", ".join(names[:shown])
+    if len(names) > shown:
+        listed += f" and {len(names) - shown} more"
+    return f"{listed} ({len(names)})"
 
 
 def channel_zone(meeting: Meeting, policy: RolePolicy) -> tzinfo:

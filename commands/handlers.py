@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from commands import cards
+from commands.attendance.csvfile import attendance_csv
+from commands.attendance.report import SessionAttendance
 from commands.changes import MeetingChanges, Removal
 from commands.errors import CommandError, UsageError
 from commands.explain import problem_words
@@ -215,9 +217,10 @@ class Handlers:
 
     async def end(self, ctx: Context) -> list[Reply]:
         meeting = await self.service.end(ctx.user, ctx.where, ctx.invocation.text("meeting"))
-        links = await self.service.links_handed_out(meeting)
-        headline = f"{ctx.user.display_name} ended {meeting.title}"
-        return [cards.ended_reply(meeting, headline, cards.user_zone(ctx.user), links)]
+        summary = await self.service.ended_summary(meeting)
+        who = ctx.user.display_name
+        headline = f"{who} ended {meeting.title}"
+        return [cards.ended_reply(meeting, headline, cards.user_zone(ctx.user), summary, who)]
 
     async def list_meetings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation
@@ -261,7 +264,10 @@ class Handlers:
                 f"{provider} says: {status.state.value}"
                 + (f" ({status.detail})" if status.detail else "")
             )
-            if status.participant_count is not None:
+            here = await self.queries.present(meeting)
+            if here is not None and here.last_sample is not None:
+                lines.append(self._present_text(ctx, here))
+            elif status.participant_count is not None:
                 lines.append(f"In it now: {status.participant_count}")
             if status.started_at is not None:
                 lines.append(f"Since: {cards.when(status.started_at, cards.user_zone(ctx.user))}")
@@ -272,26 +278,71 @@ class Handlers:
         found = await self.queries.attendance(
             ctx.user, ctx.where, inv.text("meeting"), inv.text("session")
         )
-        meeting, attendees = found.meeting, found.attendees
+        meeting = found.meeting
         which = f" (session {found.session_id})" if inv.text("session") else ""
+        if inv.flag("csv"):
+            attachment = attendance_csv(found)
+            everyone = plural(len(found.people), "person", "people")
+            text = f"Attendance of {meeting.title}{which}: {everyone} in {attachment.filename}."
+            return [Reply(text, Visibility.EPHEMERAL, attachment=attachment)]
+        return ephemeral(self._attendance_text(ctx, found, which))
+
+    def _attendance_text(self, ctx: Context, found: SessionAttendance, which: str) -> str:
+        """The moderators' summary: who came (when, for how long where the provider tells),
+        and apart from them, who took a link and was not seen."""
+        meeting, attendees = found.meeting, found.attendees
+        provider = self.service.provider_for(meeting)
+        kept_only = Capability.ATTENDANCE_AFTER_END not in provider.capabilities
+        linked = found.linked
+        links = f"{plural(len(linked), 'link')} handed out"
+        if linked:
+            links += f" (to {', '.join(p.name for p in linked)})"
         if not attendees:
-            if found.forgotten:
-                linked = ", ".join(found.linked) or "nobody"
-                return ephemeral(
+            if found.running:
+                return f"Nobody has joined {meeting.title}{which} yet; {links}."
+            if kept_only:
+                return (
                     f"{provider_label(meeting.provider)} no longer knows who attended "
                     f"{meeting.title}{which}: it forgets when a meeting ends, and nobody was "
-                    f"seen in it before. {plural(len(found.linked), 'link')} handed out "
-                    f"(to {linked})."
+                    f"seen in it before. {links[0].upper()}{links[1:]}."
                 )
-            return ephemeral(f"Nobody has joined {meeting.title}{which} yet.")
+            return f"Nobody was seen in {meeting.title}{which}; {links}."
+        zone = cards.user_zone(ctx.user)
+        source = " as seen while it ran" if kept_only and not found.running else ""
         lines = [
-            f"  {a.name}: {cards.role_word(a.role)}" + (f", {a.status}" if a.status else "")
-            for a in attendees
+            f"Attendance of {meeting.title}{which}{source}: {len(attendees)} came; "
+            f"{plural(len(linked), 'link')} handed out."
         ]
-        source = " as seen while it ran" if found.recorded else ""
-        return ephemeral(
-            f"Attendance of {meeting.title}{which}{source} ({len(attendees)}):\n" + "\n".join(lines)
-        )
+        for person in attendees:
+            said = [cards.role_word(person.role)]
+            if person.joined_at is not None:
+                said.append(f"joined {person.joined_at.astimezone(zone):%H:%M}")
+            if found.presence:
+                if person.left_at is None and found.running:
+                    said.append("still in")
+                elif person.left_at is not None:
+                    said.append(f"left {person.left_at.astimezone(zone):%H:%M}")
+            if person.minutes_present is not None:
+                said.append(f"{person.minutes_present} min")
+            lines.append(f"  {person.name}: {', '.join(said)}")
+        absent = [p.name for p in linked if not p.attended]
+        if absent:
+            lines.append(f"Took a link, not seen in it: {', '.join(absent)}")
+        lines.append(f"/meet attendance {meeting.id} --csv gives everyone as a file.")
+        return "\n".join(lines)
+
+    def _present_text(self, ctx: Context, here: SessionAttendance) -> str:
+        """Who is in the meeting now, from the latest attendance sample."""
+        assert here.last_sample is not None
+        seen_at = f"{here.last_sample.astimezone(cards.user_zone(ctx.user)):%H:%M:%S}"
+        if here.presence:
+            names = [p.name for p in here.in_now]
+            who = f"{', '.join(names)} ({len(names)})" if names else "nobody"
+            return f"In it now: {who}, as seen at {seen_at}"
+        names = [p.name for p in here.attendees]
+        who = f"{', '.join(names)} ({len(names)})" if names else "nobody yet"
+        provider = provider_label(here.meeting.provider)
+        return f"Joined so far: {who}, as seen at {seen_at} ({provider} does not tell who left)"
 
     async def recordings(self, ctx: Context) -> list[Reply]:
         inv = ctx.invocation

@@ -19,6 +19,7 @@ _CANNOT = {
     Capability.STATUS: "{p} does not tell a meeting's status.",
     Capability.ATTENDANCE: "{p} does not tell who attended.",
     Capability.ATTENDANCE_AFTER_END: "{p} forgets who attended once a meeting ends.",
+    Capability.PRESENCE: "{p} tells who joined, not who is in a meeting now or when they left.",
     Capability.SESSIONS: "{p} keeps no history of sessions.",
     Capability.RECORDINGS: "{p} has no recordings.",
     Capability.MANAGE_RECORDINGS: "{p} cannot publish, unpublish or delete recordings.",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commands.attendance import report, sampling
+from commands.attendance.report import SessionAttendance
 from commands.errors import CommandError
 from commands.limits import provider_label
 from commands.model import ChatUser, Conversation, Meeting, MeetingState
 from commands.service import MeetingChanged, MeetingService
+from commands.store import SessionEntry
 from providers.base import (
-    Attendee,
     Capability,
     MeetingSettings,
     Recording,
@@ -23,19 +25,6 @@ from providers.base import (
     RoomSummary,
     SessionRecord,
 )
-
-
-@dataclass(frozen=True)
-class AttendanceAnswer:
-    """Who attended a session: from the provider, or (`recorded`) from what the store kept
-    while it ran; `forgotten` when the provider no longer knows; `linked` names who got a link."""
-
-    meeting: Meeting
-    session_id: str | None
-    attendees: list[Attendee]
-    recorded: bool = False
-    forgotten: bool = False
-    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,37 +71,59 @@ class MeetingQueries:
 
     async def attendance(
         self, user: ChatUser, where: Conversation, reference: str | None, session_id: str | None
-    ) -> AttendanceAnswer:
+    ) -> SessionAttendance:
         """Who attended the current session, or the one `session_id` names (which must be a
         session of this very meeting: checked before the provider is asked anything)."""
         meeting = await self.service.find(where, reference)
         self.service.require_moderator(user, meeting, "see the attendance of")
         provider = self.service.provider_for(meeting)
         self.service.require(provider, Capability.ATTENDANCE)
-        current = meeting.room.session_id or meeting.room.create_time
+        current = await sampling.session_of(self.store, meeting)
         if session_id is not None:
             await self._own_session(meeting, session_id)
         wanted = session_id or current
-        joined = await self.store.join_log(meeting.tenant, meeting.id)
-        linked = tuple(dict.fromkeys(entry.user_name for entry in joined))
-        names = {entry.user_key: entry.user_name for entry in joined}
+        sessions = {s.session_id: s for s in await self.store.sessions(meeting.tenant, meeting.id)}
+        session = sessions.get(wanted) if wanted is not None else None
         live = meeting.state is MeetingState.RUNNING and wanted == current
-        if live or Capability.ATTENDANCE_AFTER_END in provider.capabilities:
-            # The provider still knows (a running meeting, or one whose sessions it keeps).
-            if live:
-                attendees = await self.service.keep_attendance(meeting)
-            else:
-                ids = list(dict.fromkeys(entry.user_key for entry in joined))
-                attendees = await provider.attendance(
-                    meeting.room, session_id=wanted, participant_ids=ids
-                )
-            named = [_named(a, names) for a in attendees]
-            return AttendanceAnswer(meeting, wanted, named, linked=linked)
-        kept = await self.store.recorded_attendance(meeting.tenant, meeting.id, wanted or "")
-        named = [_named(a, names) for a in kept]
-        return AttendanceAnswer(
-            meeting, wanted, named, recorded=True, forgotten=True, linked=linked
+        if live:
+            await self.service.keep_attendance(meeting)  # what the samples say, up to now
+        elif Capability.ATTENDANCE_AFTER_END in provider.capabilities and wanted is not None:
+            # The provider still knows; what it says is kept beside what was sampled. Seen
+            # "now" means seen by the session's end, which is when it was last there.
+            seen = await sampling.ask(self.store, provider, meeting, wanted)
+            at = self.service.clock()
+            if session is not None and session.ended_at is not None:
+                at = min(at, session.ended_at)
+            await self.store.record_attendance(meeting.id, wanted, seen, at)
+        return await self.session_attendance(meeting, wanted, session)
+
+    async def session_attendance(
+        self, meeting: Meeting, session_id: str | None, session: SessionEntry | None
+    ) -> SessionAttendance:
+        """The session's attendance from our records: its samples and its join log."""
+        provider = self.service.provider_for(meeting)
+        presence = Capability.PRESENCE in provider.capabilities
+        running = meeting.state is MeetingState.RUNNING and (
+            session is not None and session.ended_at is None
         )
+        seen, last = [], None
+        if session_id is not None:
+            seen = await self.store.attendance_entries(meeting.tenant, meeting.id, session_id)
+            last = await self.store.last_sample(meeting.id, session_id)
+        joined = report.joins_of(await self.store.join_log(meeting.tenant, meeting.id), session)
+        people = report.people(joined, seen, presence=presence, over=not running, last_sample=last)
+        return SessionAttendance(meeting, session_id, people, presence, running, last)
+
+    async def present(self, meeting: Meeting) -> SessionAttendance | None:
+        """Who is in the running meeting, as the latest sample saw it (no provider call)."""
+        provider = self.service.provider_for(meeting)
+        current = await sampling.session_of(self.store, meeting)
+        if meeting.state is not MeetingState.RUNNING or current is None:
+            return None
+        if Capability.ATTENDANCE not in provider.capabilities:
+            return None
+        sessions = {s.session_id: s for s in await self.store.sessions(meeting.tenant, meeting.id)}
+        return await self.session_attendance(meeting, current, sessions.get(current))
 
     async def _own_session(self, meeting: Meeting, session_id: str) -> None:
         """Refuse a session id that is not one of this meeting's (ids from elsewhere are shown
@@ -213,21 +224,3 @@ class MeetingQueries:
         }
         ours = [(ours_by_room[r.room_id], r) for r in rooms if r.room_id in ours_by_room]
         return ServerListing(provider_name, ours, len(rooms) - len(ours))
-
-
-def _named(attendee: Attendee, names: dict[str, str]) -> Attendee:
-    """Providers that know people only by id get the names we gave them."""
-    if attendee.user_id in names and attendee.name == attendee.user_id:
-        return _renamed(attendee, names[attendee.user_id])
-    return attendee
-
-
-def _renamed(attendee: Attendee, name: str) -> Attendee:
-    return Attendee(
-        name=name,
-        user_id=attendee.user_id,
-        role=attendee.role,
-        joined_at=attendee.joined_at,
-        status=attendee.status,
-        present=attendee.present,
-    )

@@ -61,6 +61,21 @@ class Card:
     meeting_id: str | None = None  # the meeting this card shows, so adapters can update it
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (an attendance CSV): each platform delivers it its own
+    way (Slack uploads it, Discord attaches it, the terminal writes it to a folder)."""
+
+    filename: str  # a plain name, no folders
+    content: bytes
+    mime: str = "application/octet-stream"
+    label: str = "file"  # what it is, for people: "attendance CSV"
+
+    def __post_init__(self) -> None:
+        if not self.filename or "/" in self.filename or "\\" in self.filename:
+            raise ValueError("an attachment's filename is a plain name, without folders")
+
+
 class SecretReplyError(ValueError):
     """A reply with a personal link was about to be shown to a whole channel."""
 
@@ -73,6 +88,7 @@ class Reply:
     card: Card | None = None
     secret: bool = False  # carries a personal join link
     fallback_to_invoker: bool = True  # DIRECT that cannot be delivered: show it ephemerally
+    attachment: Attachment | None = None  # a file for the reader (never on a CHANNEL reply)
 
     def __post_init__(self) -> None:
         if self.secret and self.visibility is Visibility.CHANNEL:
@@ -81,3 +97,6 @@ class Reply:
             raise ValueError("a DIRECT reply needs a recipient")
         if self.card is not None and self.card.link and self.visibility is Visibility.CHANNEL:
             raise SecretReplyError("channel cards carry buttons, never a link")
+        if self.attachment is not None and self.visibility is Visibility.CHANNEL:
+            # Files here are reports for whoever asked (attendance): never the whole channel's.
+            raise SecretReplyError("a file goes to whoever asked, never to a channel")

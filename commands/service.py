@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from commands.attendance import sampling
 from commands.errors import CommandError, NotSupported, PermissionDenied
 from commands.finder import find_meeting
 from commands.lifecycle.urls import TOKEN_KEY, CallbackUrls
@@ -59,6 +60,7 @@ log = logging.getLogger("meetbot.commands")
 __all__ = [
     "CreateRequest",
     "Created",
+    "EndedSummary",
     "JoinGrant",
     "MeetingChanged",
     "MeetingService",
@@ -89,6 +91,16 @@ class Created:
     grant: JoinGrant | None = None
     not_applied: tuple[str, ...] = ()
     problem: ProviderError | None = None
+
+
+@dataclass(frozen=True)
+class EndedSummary:
+    """A session that ended, as its ended card shows it."""
+
+    started_at: datetime | None
+    ended_at: datetime | None
+    attendees: tuple[str, ...] | None  # names; None: the provider does not tell who came
+    links: int  # people who took a link: not attendance
 
 
 class MeetingChanged(Exception):
@@ -405,10 +417,14 @@ class MeetingService:
             room = started.room
         session_id = room.session_id or room.create_time or f"{meeting.id}-{int(now.timestamp())}"
         running = meeting.evolve(room=room, state=MeetingState.RUNNING, started_at=now)
+        # Who is in it is asked while it runs, by a job (`commands.schedule.jobs`).
+        sample = (
+            self.timing.sample_every if Capability.ATTENDANCE in provider.capabilities else None
+        )
         async with self.store.unit() as unit:
             if not await unit.update_meeting_if(running, meeting.state):
                 raise MeetingChanged(meeting.id)
-            await occurrences.opened(unit, running, now, session_id)
+            await occurrences.opened(unit, running, now, session_id, sample_every=sample)
         await self.store.add_session(
             meeting.id, SessionEntry(session_id=session_id, started_at=now)
         )
@@ -453,9 +469,14 @@ class MeetingService:
         when another end got there first (nothing is written twice). `job` (the clock's end)
         is marked done in the same transaction."""
         provider = self.provider_for(meeting)
-        if meeting.state is MeetingState.RUNNING and not ended_on_provider:
-            if Capability.ATTENDANCE_AFTER_END not in provider.capabilities:
-                await self.keep_attendance(meeting)  # the provider forgets it at the end
+        running = meeting.state is MeetingState.RUNNING
+        if running and (
+            not ended_on_provider or Capability.ATTENDANCE_AFTER_END in provider.capabilities
+        ):
+            # The last look, for the ended card: before the end (BigBlueButton forgets its
+            # attendees then), or after it where the provider still knows.
+            await self.keep_attendance(meeting)
+        if running and not ended_on_provider:
             try:
                 await provider.end(meeting.room)
             except ProviderNotFound:
@@ -482,19 +503,41 @@ class MeetingService:
         """Ask the provider who is in the running session and keep it in the store (so it
         outlives the provider's memory); best effort: a failure keeps what was kept before."""
         provider = self.provider_for(meeting)
-        session_id = meeting.room.session_id or meeting.room.create_time
+        session_id = await sampling.session_of(self.store, meeting)
         if Capability.ATTENDANCE not in provider.capabilities or session_id is None:
             return []
-        joined = await self.store.join_log(meeting.tenant, meeting.id)
-        ids = list(dict.fromkeys(entry.user_key for entry in joined))
         try:
-            seen = await provider.attendance(meeting.room, participant_ids=ids)
+            seen = await sampling.ask(self.store, provider, meeting, session_id)
         except ProviderError as error:
             log.info("attendance of meeting %s not kept: %s", meeting.id, error)
             return []
-        present = [a for a in seen if a.present is not False]
-        await self.store.record_attendance(meeting.id, session_id, present, self.clock())
+        async with self.store.unit() as unit:
+            await unit.record_sample(meeting.id, session_id, seen, self.clock())
         return seen
+
+    async def ended_summary(self, meeting: Meeting) -> EndedSummary:
+        """What the ended card says of the session that just ended: when it ran, who came
+        (as the provider reported it) and how many people took a link."""
+        sessions = await self.store.sessions(meeting.tenant, meeting.id)
+        last = sessions[-1] if sessions else None
+        seen = (
+            await self.store.attendance_entries(meeting.tenant, meeting.id, last.session_id)
+            if last is not None
+            else []
+        )
+        names = {
+            entry.user_key: entry.user_name
+            for entry in await self.store.join_log(meeting.tenant, meeting.id)
+        }
+        reported = Capability.ATTENDANCE in self.provider_for(meeting).capabilities
+        return EndedSummary(
+            started_at=last.started_at if last is not None else meeting.started_at,
+            ended_at=(last.ended_at if last is not None else None) or meeting.ended_at,
+            attendees=tuple(names.get(entry.user_id or "", entry.name) for entry in seen)
+            if reported
+            else None,
+            links=await self.links_handed_out(meeting),
+        )
 
     # -- cards posted in chat ------------------------------------------------------------------
 

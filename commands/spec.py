@@ -200,9 +200,13 @@ MEET: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "attendance",
-        "who joined (the current or a past session)",
+        "who came and who took a link to a session (or all of it as a CSV file)",
         Access.MODERATOR,
-        (_MEETING, Option("session", Kind.TEXT, "a session id from /meet history")),
+        (
+            _MEETING,
+            Option("session", Kind.TEXT, "a session id from /meet history"),
+            Option("csv", Kind.FLAG, "everyone as a CSV file: link given, joined, left"),
+        ),
     ),
     Subcommand(
         "recordings",

@@ -25,6 +25,7 @@ from providers.base import Capability, ProviderError, RoomState
 log = logging.getLogger("meetbot.watch")
 
 PAGE = 500
+INSIDE = "from inside the meeting"  # who ended it, as the ended card says
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ class MeetingWatch:
         return await self._card(ended, f"{ended.title} was ended from inside the meeting")
 
     async def _card(self, meeting: Meeting, headline: str) -> CardUpdate:
-        links = await self.service.links_handed_out(meeting)
-        return CardUpdate(meeting, cards.ended_reply(meeting, headline, self._zone(meeting), links))
+        summary = await self.service.ended_summary(meeting)
+        reply = cards.ended_reply(meeting, headline, self._zone(meeting), summary, INSIDE)
+        return CardUpdate(meeting, reply)
 
     def _due(self, meeting_id: str) -> bool:
         now = self.monotonic()

@@ -76,6 +76,8 @@ class Capability(StrEnum):
     ATTENDANCE = "attendance"
     # Who attended can still be asked after the end (BigBlueButton forgets at the end).
     ATTENDANCE_AFTER_END = "attendance after a meeting ended"
+    # Attendance says who is in the meeting now (so who left, and when), not only who joined.
+    PRESENCE = "who is in a meeting right now"
     SESSIONS = "session history"
     RECORDINGS = "recordings"
     MANAGE_RECORDINGS = "publishing and deleting recordings"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import time
@@ -335,11 +336,16 @@ class DiscordAdapter:
             await interaction.delete_original_response()
 
     def message(self, reply: Reply, tenant: Tenant) -> dict[str, Any]:
-        """send() arguments for a reply: escaped text, an embed card, and its buttons."""
+        """send() arguments for a reply: escaped text, an embed card, and its buttons; a file
+        that comes with it (an attendance CSV) as an attachment of the same message (a
+        private followup shows it to the invoker alone)."""
         kwargs: dict[str, Any] = {
             "content": truncate(escape_discord(reply.text), 2000),
             "allowed_mentions": NO_MENTIONS,
         }
+        if reply.attachment is not None:
+            attachment = reply.attachment
+            kwargs["file"] = discord.File(io.BytesIO(attachment.content), attachment.filename)
         if reply.card is not None:
             kwargs["embed"] = _embed(reply.card)
             view = self._view(reply.card, int(tenant.id))
@@ -349,8 +355,11 @@ class DiscordAdapter:
 
     def edit_arguments(self, reply: Reply, tenant: Tenant) -> dict[str, Any]:
         """edit() arguments: as for send(), and a card without buttons removes the old ones
-        (an edit without `view` would keep Join and End on an ended meeting's card)."""
-        return {"view": None} | self.message(reply, tenant)
+        (an edit without `view` would keep Join and End on an ended meeting's card). Cards
+        that are edited carry no file (only private answers do)."""
+        sent = self.message(reply, tenant)
+        sent.pop("file", None)
+        return {"view": None} | sent
 
     def _view(self, card: Card, guild_id: int) -> discord.ui.View | None:
         if not card.buttons:

@@ -133,7 +133,7 @@ class SlackAdapter:
         router = self._router_for(client)
         replies = await router.dispatch(user, where, str(body.get("text") or ""))
         await self.delivery.deliver(
-            replies, respond=respond, invoker=user, channel_id=where.channel_id
+            replies, client=client, respond=respond, invoker=user, channel_id=where.channel_id
         )
 
     async def _on_button(
@@ -163,7 +163,9 @@ class SlackAdapter:
             return
         where = Conversation(Tenant(Platform.SLACK, team_id), channel_id)
         replies = await self._router_for(client).click(user, where, kind, meeting_id, value or None)
-        await self.delivery.deliver(replies, respond=respond, invoker=user, channel_id=channel_id)
+        await self.delivery.deliver(
+            replies, client=client, respond=respond, invoker=user, channel_id=channel_id
+        )
 
     @staticmethod
     async def _apologize(respond: Respond, what: str) -> None:

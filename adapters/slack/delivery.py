@@ -4,7 +4,9 @@
   posted (`chat.postMessage`) and remembered. If the bot is not in the channel, the card goes
   through the command's `response_url` as an in-channel response instead, which works without
   membership.
-- EPHEMERAL: `respond()` on the `response_url`: works in DMs and private channels too.
+- EPHEMERAL: `respond()` on the `response_url`: works in DMs and private channels too. A
+  file that comes with it (an attendance CSV) cannot ride on an ephemeral message: it is
+  uploaded (`files_upload_v2`) into the invoker's DM, and the ephemeral answer says so.
 - DIRECT: `conversations.open` once per user (the D… id is cached in the store), then
   `chat.postMessage`. If the DM cannot be opened or posted, the invoker's own link comes back
   ephemerally instead; someone else's invitation becomes a note to the invoker. A DIRECT reply
@@ -18,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_of, text_of
 from adapters.slack.people import slack_error
@@ -57,19 +60,55 @@ class SlackDelivery:
         self,
         replies: list[Reply],
         *,
+        client: AsyncWebClient,
         respond: Respond,
         invoker: ChatUser,
         channel_id: str,
     ) -> None:
+        """Deliver each reply as its visibility says (`client`, Bolt's, uploads files)."""
         for reply in replies:
             if reply.visibility is Visibility.CHANNEL:
                 await self._channel(reply, respond, invoker, channel_id)
             elif reply.visibility is Visibility.DIRECT:
                 await self._direct(reply, respond, invoker)
+            elif reply.attachment is not None:
+                await self._file(reply, client, respond, invoker)
             else:
                 await respond(
                     text=text_of(reply), blocks=blocks_of(reply), response_type="ephemeral"
                 )
+
+    async def _file(
+        self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser
+    ) -> None:
+        """A private answer with a file: the file, with the answer as its comment, in the
+        invoker's DM (only they see it); a word where they asked, either way."""
+        attachment = reply.attachment
+        assert attachment is not None
+        try:
+            channel = await self._dm_channel(invoker)
+            if channel is None:
+                raise SlackClientError("conversations.open gave no channel")
+            await client.files_upload_v2(
+                channel=channel,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.filename,
+                initial_comment=text_of(reply),
+            )
+        except SlackClientError as error:  # SlackApiError too: a refusal, or a failed upload
+            reason = slack_error(error) if isinstance(error, SlackApiError) else str(error)
+            log.info("file %s to %s failed: %s", attachment.filename, invoker.key, reason)
+            failed = Reply(
+                f"{reply.text}\nI could not send you the {attachment.label} as a direct "
+                "message (Slack refused the upload); please try again later."
+            )
+            await respond(text=text_of(failed), response_type="ephemeral")
+            return
+        note = Reply(
+            f"I sent you the {attachment.label} ({attachment.filename}) in a direct message."
+        )
+        await respond(text=text_of(note), blocks=blocks_of(note), response_type="ephemeral")
 
     async def _channel(
         self,

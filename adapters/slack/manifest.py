@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 # The least the bot needs: the command, posting (also in public channels it was not invited
-# to), opening DMs, and reading who is an admin or in which user group.
+# to), opening DMs, sending a moderator the attendance CSV they asked for (to their DM), and
+# reading who is an admin or in which user group.
 BOT_SCOPES = (
     "commands",
     "chat:write",
     "chat:write.public",
     "im:write",
+    "files:write",
     "users:read",
     "usergroups:read",
 )

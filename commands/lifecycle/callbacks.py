@@ -21,6 +21,7 @@ from commands.model import Meeting, MeetingState
 from commands.recordings.posts import RecordingMessage, RecordingPoster, is_ready
 from commands.schedule.jobs import Post
 from commands.service import MeetingChanged, MeetingService
+from commands.watch import INSIDE
 from providers.base import ProviderAuthError, ProviderError
 
 log = logging.getLogger("meetbot.callbacks")
@@ -63,9 +64,9 @@ class ProviderCallbacks:
             ended = await self.service.end_meeting(meeting, ended_on_provider=True)
         except MeetingChanged:
             return None
-        links = await self.service.links_handed_out(ended)
+        summary = await self.service.ended_summary(ended)
         headline = f"{ended.title} was ended from inside the meeting"
-        reply = cards.ended_reply(ended, headline, self._zone(ended), links)
+        reply = cards.ended_reply(ended, headline, self._zone(ended), summary, INSIDE)
         return Post(ended, reply, refresh=True)
 
     async def recording_ready(

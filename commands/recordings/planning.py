@@ -27,5 +27,5 @@ async def plan_poll(
         return False  # nothing ran, so nothing was recorded
     if not rules.polled(meeting, provider):
         return False
-    await unit.add_job(JobKind.POLL_RECORDINGS, meeting.id, occurrence.id, now)
+    await unit.plan_job(meeting.id, occurrence.id, JobKind.POLL_RECORDINGS, now)
     return True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
 from commands import cards
+from commands.attendance import sampling
 from commands.limits import plural
 from commands.model import ChatUser, Meeting, MeetingState, Occurrence, OccurrenceState
 from commands.policy import RolePolicy
@@ -24,7 +25,7 @@ from commands.replies import Reply, Visibility
 from commands.schedule import occurrences
 from commands.service import MeetingChanged, MeetingService
 from commands.store import Job, JobKind, JobLost
-from providers.base import ProviderError
+from providers.base import Attendee, ProviderError
 
 log = logging.getLogger("meetbot.schedule")
 
@@ -74,6 +75,7 @@ class JobHandlers:
             JobKind.OPEN: self.open,
             JobKind.END: self.end,
             JobKind.POLL_RECORDINGS: self.poll_recordings,
+            JobKind.SAMPLE: self.sample,
         }[job.kind]
         return await handler(job, meeting, occurrence, now)
 
@@ -198,7 +200,8 @@ class JobHandlers:
             except MeetingChanged:
                 return Outcome()  # a command ended it meanwhile (and finished nothing of ours)
             headline = f"{ended.title} ended: its {duration} min were up"
-            return Outcome([await self.ended_card(ended, headline)])
+            ended_by = f"the clock (its {duration} min were up)"
+            return Outcome([await self.ended_card(ended, headline, ended_by)])
 
         async def record(_posted: tuple[str, ...]) -> None:
             async with self.store.unit() as unit:
@@ -209,9 +212,9 @@ class JobHandlers:
 
         return Outcome(record=record)
 
-    async def ended_card(self, meeting: Meeting, headline: str) -> Post:
-        links = await self.service.links_handed_out(meeting)
-        reply = cards.ended_reply(meeting, headline, self.zone(meeting), links)
+    async def ended_card(self, meeting: Meeting, headline: str, ended_by: str) -> Post:
+        summary = await self.service.ended_summary(meeting)
+        reply = cards.ended_reply(meeting, headline, self.zone(meeting), summary, ended_by)
         return Post(meeting, reply, refresh=True)
 
     # -- recordings ---------------------------------------------------------------------------
@@ -239,6 +242,34 @@ class JobHandlers:
         # this job's retry.
         post = Post(meeting, message.reply, under_card=True)
         return Outcome([post], record, post_first=True)
+
+    # -- sample -------------------------------------------------------------------------------
+
+    async def sample(
+        self, job: Job, meeting: Meeting, occurrence: Occurrence, now: datetime
+    ) -> Outcome:
+        """While the occurrence runs: ask its provider who is in it (one call), keep that in
+        the store, and arm the job again for the next sample. A provider that fails a
+        sample is asked again at the next one; an occurrence that is over is sampled no more."""
+        session_id = occurrence.session_id
+        running = meeting.state is MeetingState.RUNNING and occurrence.state is OccurrenceState.OPEN
+        if not running or session_id is None:
+            return self._done(job, now)
+        provider = self.service.provider_for(meeting)
+        seen: list[Attendee] | None = None
+        try:
+            seen = await sampling.ask(self.store, provider, meeting, session_id)
+        except ProviderError as error:
+            log.info("attendance of meeting %s not sampled: %s", meeting.id, error)
+        next_at = now + self.service.timing.sample_every
+
+        async def record(_posted: tuple[str, ...]) -> None:
+            async with self.store.unit() as unit:
+                await unit.again(job, next_at)
+                if seen is not None:
+                    await unit.record_sample(meeting.id, session_id, seen, now)
+
+        return Outcome(record=record)
 
     # -- shared -------------------------------------------------------------------------------
 

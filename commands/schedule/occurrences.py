@@ -9,7 +9,7 @@ often this runs (the store keeps one occurrence per slot and one job of a kind p
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState
 from commands.schedule.planner import end_due, planned_after
@@ -28,9 +28,17 @@ async def plan_next(
     return await unit.next_occurrence(meeting.id, after.starts_at)
 
 
-async def opened(unit: Unit, meeting: Meeting, now: datetime, session_id: str) -> Occurrence | None:
+async def opened(
+    unit: Unit,
+    meeting: Meeting,
+    now: datetime,
+    session_id: str,
+    *,
+    sample_every: timedelta | None = None,
+) -> Occurrence | None:
     """The current occurrence's session was opened now: it is open, its end counts from its
-    start (or from now, when it opened late), and a series' next occurrence is planned."""
+    start (or from now, when it opened late), a series' next occurrence is planned, and (with
+    `sample_every`) its attendance is sampled from then on, first `sample_every` from now."""
     current = await unit.current_occurrence(meeting.id)
     if current is None:
         return None
@@ -39,6 +47,8 @@ async def opened(unit: Unit, meeting: Meeting, now: datetime, session_id: str) -
     due = end_due(meeting.schedule, current.starts_at, now)
     if due is not None:
         await unit.reschedule(current.id, JobKind.END, due)
+    if sample_every is not None:
+        await unit.plan_job(meeting.id, current.id, JobKind.SAMPLE, now + sample_every)
     await plan_next(unit, meeting, current, now)
     return current
 
@@ -52,7 +62,9 @@ async def ended(unit: Unit, meeting: Meeting, now: datetime, *, missed: bool = F
     if current is not None and not current.state.closed:
         state = OccurrenceState.MISSED if missed else OccurrenceState.ENDED
         await unit.update_occurrence(current.evolve(state=state, ended_at=now))
-        await unit.drop_jobs(current.id, (JobKind.REMIND, JobKind.OPEN, JobKind.END))
+        await unit.drop_jobs(
+            current.id, (JobKind.REMIND, JobKind.OPEN, JobKind.END, JobKind.SAMPLE)
+        )
         following = await plan_next(unit, meeting, current, now)
     if following is None:
         return meeting.evolve(state=MeetingState.ENDED, ended_at=now)

@@ -13,11 +13,13 @@ from commands.store import JobKind, PlannedOccurrence
 
 @dataclass(frozen=True)
 class Timing:
-    """The operator's time settings (the `reminders` section of the config)."""
+    """The operator's time settings (the `reminders` and `attendance` sections of the config)."""
 
     default_remind_minutes: int | None = None  # a scheduled meeting's reminder, unless told
     early_join: timedelta = timedelta(minutes=15)  # attendees may join this long before
     grace: timedelta = timedelta(minutes=10)  # a reminder this late is still posted
+    # While a meeting runs, who is in it is asked this often (the `attendance` section).
+    sample_every: timedelta = timedelta(seconds=30)
 
 
 def planned(schedule: Schedule, starts_at: datetime, now: datetime) -> PlannedOccurrence:

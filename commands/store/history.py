@@ -9,15 +9,17 @@ from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Tenant
-from commands.store.records import JoinLogEntry, SessionEntry, StoreBase
+from commands.store.records import AttendanceEntry, JoinLogEntry, SessionEntry, StoreBase
 from commands.store.schema import (
     AttendanceRow,
     JoinRow,
     MeetingRow,
     RemovalRow,
     SessionRow,
+    ValueRow,
 )
 from providers.base import Attendee, Role
 
@@ -106,28 +108,30 @@ class HistoryTables(StoreBase):
     ) -> None:
         """Keep who the provider says is (or was) in the session; seen again moves last_seen."""
         async with self._write() as session:
-            for attendee in attendees:
-                person = attendee.user_id or f"name:{attendee.name}"
-                query = select(AttendanceRow).where(
-                    AttendanceRow.meeting_id == meeting_id,
-                    AttendanceRow.session_id == session_id,
-                    AttendanceRow.person == person,
-                )
-                row = (await session.scalars(query)).first()
-                if row is None:
-                    session.add(
-                        AttendanceRow(
-                            meeting_id=meeting_id,
-                            session_id=session_id,
-                            person=person,
-                            name=attendee.name,
-                            role=attendee.role.value if attendee.role else None,
-                            first_seen=attendee.joined_at or at,
-                            last_seen=at,
-                        )
-                    )
-                else:
-                    row.last_seen = at
+            await record_seen(session, meeting_id, session_id, attendees, at)
+
+    async def attendance_entries(
+        self, tenant: Tenant, meeting_id: str, session_id: str
+    ) -> list[AttendanceEntry]:
+        """Everyone seen in the session, with when first and last seen, first seen first."""
+        query = (
+            select(AttendanceRow)
+            .join(MeetingRow, MeetingRow.id == AttendanceRow.meeting_id)
+            .where(
+                MeetingRow.tenant_key == tenant.key,
+                AttendanceRow.meeting_id == meeting_id,
+                AttendanceRow.session_id == session_id,
+            )
+            .order_by(AttendanceRow.first_seen, AttendanceRow.id)
+        )
+        async with self._sessions() as session:
+            return [_entry(row) for row in (await session.scalars(query)).all()]
+
+    async def last_sample(self, meeting_id: str, session_id: str) -> datetime | None:
+        """When the session's attendance was last sampled (whoever was seen then is in it)."""
+        async with self._sessions() as session:
+            row = await session.get(ValueRow, sample_key(meeting_id, session_id))
+        return datetime.fromisoformat(row.value) if row is not None else None
 
     async def recorded_attendance(
         self, tenant: Tenant, meeting_id: str, session_id: str
@@ -153,3 +157,65 @@ class HistoryTables(StoreBase):
                 )
                 for row in (await session.scalars(query)).all()
             ]
+
+
+def sample_key(meeting_id: str, session_id: str) -> str:
+    """The key-value row that holds when a session was last sampled: a sample that saw
+    nobody moves no attendance row, yet says that everyone seen before has left."""
+    return f"attendance.sampled.{meeting_id}.{session_id}"
+
+
+async def record_seen(
+    session: AsyncSession,
+    meeting_id: str,
+    session_id: str,
+    attendees: Collection[Attendee],
+    at: datetime,
+    *,
+    sampled: bool = False,
+) -> None:
+    """Write who was seen at `at` (first seen: the provider's join time where it gives one);
+    `sampled` also records `at` as the session's last sample."""
+    people = {attendee.user_id or f"name:{attendee.name}": attendee for attendee in attendees}
+    rows: dict[str, AttendanceRow] = {}
+    if people:
+        query = select(AttendanceRow).where(
+            AttendanceRow.meeting_id == meeting_id,
+            AttendanceRow.session_id == session_id,
+            AttendanceRow.person.in_(list(people)),
+        )
+        rows = {row.person: row for row in (await session.scalars(query)).all()}
+    for person, attendee in people.items():
+        row = rows.get(person)
+        if row is None:
+            session.add(
+                AttendanceRow(
+                    meeting_id=meeting_id,
+                    session_id=session_id,
+                    person=person,
+                    name=attendee.name,
+                    role=attendee.role.value if attendee.role else None,
+                    first_seen=attendee.joined_at or at,
+                    last_seen=at,
+                )
+            )
+        else:
+            row.last_seen = max(row.last_seen, at)
+    if sampled:
+        key = sample_key(meeting_id, session_id)
+        value = await session.get(ValueRow, key)
+        if value is None:
+            session.add(ValueRow(key=key, value=at.isoformat()))
+        else:
+            value.value = at.isoformat()
+
+
+def _entry(row: AttendanceRow) -> AttendanceEntry:
+    return AttendanceEntry(
+        person=row.person,
+        name=row.name,
+        user_id=None if row.person.startswith("name:") else row.person,
+        role=Role(row.role) if row.role else None,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+    )

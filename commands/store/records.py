@@ -42,6 +42,18 @@ class JoinLogEntry:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AttendanceEntry:
+    """Someone the provider reported in a session: when first and last seen there."""
+
+    person: str  # the provider's user id, else "name:NAME"
+    name: str
+    user_id: str | None
+    role: Role | None
+    first_seen: datetime
+    last_seen: datetime
+
+
 class JobKind(StrEnum):
     """What a job does when its time comes (its handler lives in `commands.schedule`)."""
 
@@ -49,6 +61,7 @@ class JobKind(StrEnum):
     OPEN = "open"  # the occurrence's start: open it, plan the next one of a series
     END = "end"  # its duration is up: end it
     POLL_RECORDINGS = "poll_recordings"  # its session ended: post its recordings when ready
+    SAMPLE = "sample"  # while it runs: ask the provider who is in it (re-armed each time)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
 from commands.store.cards import add_cards
+from commands.store.history import record_seen
 from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import (
     CardRef,
@@ -31,6 +32,7 @@ from commands.store.records import (
     StoreError,
 )
 from commands.store.schema import JobRow, MeetingRow, OccurrenceRow, UtcDateTime
+from providers.base import Attendee
 
 #: how many jobs one claim takes at the most
 CLAIM_BATCH = 500
@@ -127,9 +129,11 @@ class TimelineTables(StoreBase):
             jobs = [_job(row) for row in rows]
         return sorted(jobs, key=lambda job: (job.due_at, job.id))
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending job is due (claimed or not)."""
+    async def next_due(self, *, besides: Sequence[JobKind] = ()) -> datetime | None:
+        """When the earliest pending job is due (claimed or not), leaving out `besides`."""
         query = select(func.min(JobRow.due_at)).where(JobRow.done_at.is_(None))
+        if besides:
+            query = query.where(JobRow.kind.not_in([kind.value for kind in besides]))
         async with self._sessions() as session:
             found: datetime | None = (await session.execute(query)).scalar()
         return _utc(found)
@@ -427,15 +431,17 @@ class Unit:
             )
         )
 
-    async def add_job(
-        self, kind: JobKind, meeting_id: str, occurrence_id: int, due: datetime
+    async def plan_job(
+        self, meeting_id: str, occurrence_id: int, kind: JobKind, due: datetime
     ) -> None:
-        """Plan a job of `kind` for the occurrence, unless it has one (done or not) already."""
+        """Plan the occurrence's job of `kind` at `due`; one already pending stays as it is,
+        one done is armed again (an occurrence has one job of a kind)."""
         session = await self._open()
-        exists = select(JobRow.id).where(
-            JobRow.kind == kind.value, JobRow.occurrence_id == occurrence_id
+        query = select(JobRow).where(
+            JobRow.occurrence_id == occurrence_id, JobRow.kind == kind.value
         )
-        if (await session.execute(exists)).first() is None:
+        row = (await session.scalars(query)).first()
+        if row is None:
             session.add(
                 JobRow(
                     kind=kind.value,
@@ -445,21 +451,30 @@ class Unit:
                     attempts=0,
                 )
             )
-            await session.flush()
+        elif row.done_at is not None:
+            row.due_at, row.done_at, row.attempts, row.last_error = due, None, 0, None
+        await session.flush()
 
     async def again(self, job: Job, due: datetime) -> None:
-        """A job that repeats (a poll) is due again at `due`, with fresh attempts, if
-        `job.claimed_by` still holds it; else `JobLost` rolls the unit back."""
+        """Instead of finishing `job`, arm it again for `due` (a job that recurs while its
+        occurrence lasts: one row, not one per round). `JobLost` if its lease was taken, or
+        it was dropped meanwhile (the meeting ended)."""
         session = await self._open()
         query = (
             update(JobRow)
             .where(JobRow.id == job.id, JobRow.claimed_by == job.claimed_by)
             .where(JobRow.done_at.is_(None))
-            .values(due_at=due, claimed_by=None, claimed_until=None, attempts=0)
+            .values(due_at=due, claimed_by=None, claimed_until=None, attempts=0, last_error=None)
         )
         result = await session.execute(query)
         if getattr(result, "rowcount", 0) != 1:
-            raise JobLost(f"job {job.id} was taken over by another worker")
+            raise JobLost(f"job {job.id} was taken over or dropped meanwhile")
+
+    async def record_sample(
+        self, meeting_id: str, session_id: str, attendees: Collection[Attendee], at: datetime
+    ) -> None:
+        """Who the provider said was in the session at `at` (see `history.record_seen`)."""
+        await record_seen(await self._open(), meeting_id, session_id, attendees, at, sampled=True)
 
     async def update_meeting_if(self, meeting: Meeting, expected: MeetingState) -> bool:
         """Write `meeting` only if its stored state is still `expected` (see `update_if`)."""

@@ -75,6 +75,7 @@ class BigBlueButtonClient(BigBlueButtonApi):
             Capability.START_SESSION,
             Capability.STATUS,
             Capability.ATTENDANCE,
+            Capability.PRESENCE,
             Capability.RECORDINGS,
             Capability.MANAGE_RECORDINGS,
             Capability.SETTINGS,

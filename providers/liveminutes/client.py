@@ -84,6 +84,7 @@ class LiveMinutesClient(ProviderClient):
         {
             Capability.STATUS,
             Capability.ATTENDANCE,
+            Capability.PRESENCE,
             Capability.ATTENDANCE_AFTER_END,  # participant statuses outlive the meeting
             Capability.REMOVE_PARTICIPANT,
             Capability.DELETE,

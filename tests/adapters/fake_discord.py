@@ -11,6 +11,9 @@ of 1-100 characters, and only SCHEDULED -> ACTIVE -> COMPLETED or SCHEDULED -> C
 themselves, as Discord does for external events. `refuse_events` answers every event call with
 403 Missing Permissions (a bot invited without the permission).
 
+A message with files comes as Discord takes it, multipart/form-data: its `payload_json` part
+is recorded as the request's body, and each file part in `files` as (path, filename, bytes).
+
 `/gateway/bot` names a websocket here that says HELLO, answers heartbeats, answers IDENTIFY
 with READY (recorded as a request `GATEWAY IDENTIFY`), and sends whatever `dispatch` is given,
 so a client started with `client.start(token)` runs exactly as it would against Discord.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 APP_ID = "880000000000000001"
 BOT_USER = {
@@ -52,6 +55,7 @@ class FakeDiscord:
     refuse_login: bool = False  # answer the login call as Discord does a wrong token
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     refuse_events: bool = False
     clock: Callable[[], datetime] | None = None
@@ -100,7 +104,9 @@ class FakeDiscord:
     async def _handle(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
         body: Any = None
-        if request.can_read_body:
+        if request.content_type == "multipart/form-data":
+            body = await self._multipart(path, request)
+        elif request.can_read_body:
             body = (
                 await request.json()
                 if request.content_type == "application/json"
@@ -116,6 +122,22 @@ class FakeDiscord:
         if parts[0] == "guilds" and len(parts) in (3, 4) and parts[2] == "scheduled-events":
             return self._scheduled_event(request.method, parts[1], parts[3:], body)
         return self._answer(request.method, path, body)
+
+    async def _multipart(self, path: str, request: web.Request) -> Any:
+        """The JSON of a message sent with files; the files go to `files`."""
+        body: Any = {}
+        names = []
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            else:
+                names.append(part.filename or "")
+                self.files.append((path, part.filename or "", bytes(await part.read())))
+        if isinstance(body, dict):
+            body["_files"] = names
+        return body
 
     # -- gateway ------------------------------------------------------------------------------
 
@@ -335,7 +357,16 @@ class FakeDiscord:
             "content": body.get("content", ""),
             "author": BOT_USER,
             "embeds": body.get("embeds", []),
-            "attachments": [],
+            "attachments": [
+                {
+                    "id": str(next(self._ids)),
+                    "filename": name,
+                    "size": 0,
+                    "url": f"{self.url}/attachments/{name}",
+                    "proxy_url": f"{self.url}/attachments/{name}",
+                }
+                for name in body.get("_files", [])
+            ],
             "mentions": [],
             "mention_roles": [],
             "pinned": False,

@@ -5,6 +5,10 @@ answers the next n calls with 429 and Retry-After: 0, `rate_limit_channels[chann
 next n posts to that channel; `users` holds users.info records;
 `groups` the user groups. `calls` lists (method, params) in order; `wait_until` waits for a
 condition on them (each request wakes it), bounded by a timeout.
+
+Files go as `files_upload_v2` sends them: `files.getUploadURLExternal` hands out an id and an
+upload URL here, the bytes are POSTed to it (kept in `uploads`, by file id), and
+`files.completeUploadExternal` shares them (recorded like any call).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class FakeSlack:
     socket_url: str | None = None
     envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _ts: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -54,6 +59,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{hook}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -112,6 +118,12 @@ class FakeSlack:
             pusher.cancel()
         return socket
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        await self._record(Call("upload", {"file_id": file_id}, None))
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
         await self._record(Call("response_url", body, None))
@@ -144,6 +156,14 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update"):
             self._ts += 1
             return {"channel": params.get("channel"), "ts": f"1700000000.{self._ts:06d}"}
+        if method == "files.getUploadURLExternal":
+            self._ts += 1
+            file_id = f"F{self._ts:06d}"
+            return {"file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            listed = json.loads(files) if isinstance(files, str) else files or []
+            return {"files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
         user_id = str(params.get("user") or params.get("users"))
         answers: dict[str, dict[str, Any]] = {
             "auth.test": {"user_id": "UBOT", "team_id": "T1", "bot_id": "BBOT", "user": "meetbot"},

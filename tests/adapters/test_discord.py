@@ -159,7 +159,9 @@ async def test_a_card_is_updated_in_place_when_the_meeting_ends_by_itself(rig: D
     await fake.wait_until(lambda: bool(rig.followups(created)))  # the card is remembered
     rig.bench.clock.advance(minutes=30)
     loop = JobLoop(JobHandlers(rig.bench.service), {Platform.DISCORD: rig.adapter}, rig.bench.clock)
-    assert await loop.run_due() == 1  # the end job edits the card
+    # The end job edits the card (the attendance sample due before it runs too, or finds
+    # the meeting ended).
+    assert await loop.run_due() >= 1
     [edit] = fake.find("PATCH", f"/channels/{CHANNEL}/messages/")
     assert "Sprint ended: its 30 min were up" in edit.body["content"]
     assert edit.body["components"] == [], "no buttons on an ended card"

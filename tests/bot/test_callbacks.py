@@ -227,3 +227,21 @@ async def test_recordings_turned_off_a_valid_callback_is_answered_and_posts_noth
     )
     url = f"{rig.url}/callbacks/bigbluebutton/{mid}/recording"
     assert (await rig.http.post(url, data={"signed_parameters": forged})).status_code == 401
+
+
+async def test_the_card_of_a_meeting_ended_inside_names_who_came_and_that_it_ended_inside(
+    rig: Rig,
+):
+    mid = await attended_meeting(rig)
+    rig.bench.clock.advance(seconds=30)
+    await scheduler(rig.bench, Recorder()).run_due()  # the attendance sample: Bob is in
+    rig.bench.clock.advance(minutes=20)
+    rig.bench.sims.bigbluebutton.end_from_inside(mid)  # the server forgets its attendees
+    await rig.until(lambda: any(r for r, _m, _p in rig.recorder.posts))
+    [(_refresh, _meeting, reply)] = [p for p in rig.recorder.posts if p[0]]
+    assert reply.card is not None
+    fields = {f.name: f.value for f in reply.card.fields}
+    assert fields["Ended by"] == "from inside the meeting"
+    assert fields["Attendees"] == "bob (1)"
+    assert fields["Links handed out"] == "2"
+    assert fields["Lasted"] == "20 min"

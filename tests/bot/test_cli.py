@@ -303,3 +303,27 @@ async def test_the_demo_shows_a_recording_once_bigbluebutton_has_processed_it():
     assert out.count("#general > The recording of Lecture is ready.") == 1
     assert "[Watch: http://127.0.0.1:" in out
     assert out.index("alice ended Lecture") < out.index("The recording of Lecture is ready")
+
+
+async def test_a_newcomer_sees_the_ended_card_with_how_long_it_ran_and_who_came():
+    script = (
+        "/meet create Demo\n/open\n/as bob\n/meet join Demo\n/open\n/as carol\n/meet join Demo\n"
+        "/as alice\n/meet end Demo\n"
+    )
+    code, out, err = await run_meetbot("demo", stdin=script)
+    assert code == 0, err
+    assert "#general > alice ended Demo; 3 links handed out. Attended: alice, bob (2)." in out
+    assert "│ Lasted: under 1 min" in out
+    assert "│ Attendees: alice, bob (2)" in out
+    assert "│ Links handed out: 3" in out
+    assert "│ Ended by: alice" in out
+
+
+async def test_waiting_days_on_the_simulated_clock_does_not_step_through_every_sample():
+    # A running meeting is sampled every 30 s: three days are 8640 samples, which /wait
+    # does not replay one by one (it took minutes); the one due runs when the wait ends.
+    script = "/meet create Demo\n/open\n/wait 3d\n/meet status Demo\n"
+    code, out, err = await run_meetbot("demo", "--now", "2027-03-17T08:00Z", stdin=script)
+    assert code == 0, err
+    assert "clock: Sat 20 Mar 2027 08:00 UTC" in out
+    assert "In it now: alice (1), as seen at 08:00:00" in out

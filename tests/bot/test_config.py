@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.app import timing_of
 from bot.config import ConfigError, expand_env, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -47,6 +49,18 @@ def test_reminders_have_defaults_and_refuse_nonsense():
         parse_config(MINIMAL + "reminders:\n  check_seconds: 0\n", env={})
     with pytest.raises(ConfigError, match=r"reminders\.default_minuts: unknown key"):
         parse_config(MINIMAL + "reminders:\n  default_minuts: 5\n", env={})
+
+
+def test_attendance_sampling_has_a_default_a_floor_and_reaches_the_timing():
+    assert parse_config(MINIMAL, env={}).attendance.sample_seconds == 30
+    assert load_config(EXAMPLE, env=EXAMPLE_ENV).attendance.sample_seconds == 30
+    for bad in ("0", "-5", "4", "2"):
+        with pytest.raises(ConfigError, match=r"attendance\.sample_seconds"):
+            parse_config(MINIMAL + f"attendance:\n  sample_seconds: {bad}\n", env={})
+    config = parse_config(MINIMAL + "attendance:\n  sample_seconds: 45\n", env={})
+    timing = timing_of(config.reminders, config.attendance)
+    assert timing.sample_every == timedelta(seconds=45)
+    assert parse_config(MINIMAL + "attendance:\n", env={}).attendance.sample_seconds == 30
 
 
 def test_secrets_are_hidden_when_printed():

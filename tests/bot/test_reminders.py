@@ -89,7 +89,9 @@ async def test_reminders_of_deleted_or_started_meetings_are_dropped(setup):
     await loop_for(bench, adapter).tick()
     assert reminders_in(fake) == []
     [meeting] = await bench.store.find_meetings(bench.channel.tenant)
-    assert await bench.store.pending_jobs(meeting.id) == [], "nothing left to do"
+    left = await bench.store.pending_jobs(meeting.id)
+    # Early runs: its attendance is sampled, and nothing else is left to do.
+    assert [kind for kind, _due, _occurrence in left] == [JobKind.SAMPLE]
 
 
 async def test_the_loop_stops_when_asked(setup):

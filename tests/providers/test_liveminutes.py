@@ -387,6 +387,7 @@ async def test_capabilities_and_unsupported_operations(lm: Rig) -> None:
         Capability.STATUS,
         Capability.ATTENDANCE,
         Capability.ATTENDANCE_AFTER_END,
+        Capability.PRESENCE,
         Capability.REMOVE_PARTICIPANT,
         Capability.DELETE,
     }
