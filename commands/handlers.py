@@ -265,6 +265,10 @@ class Handlers:
                 + (f" ({status.detail})" if status.detail else "")
             )
             here = await self.queries.present(meeting)
+            if meeting.state is MeetingState.RUNNING and (here is None or here.last_sample is None):
+                # Not sampled yet (it just started): ask now, as the next sample would.
+                await self.service.keep_attendance(meeting)
+                here = await self.queries.present(meeting)
             if here is not None and here.last_sample is not None:
                 lines.append(self._present_text(ctx, here))
             elif status.participant_count is not None:

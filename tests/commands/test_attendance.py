@@ -231,3 +231,10 @@ async def test_an_end_by_the_clock_says_so_on_the_card(bench: Bench):
     assert fields["Ended by"] == "the clock (its 30 min were up)"
     assert fields["Attendees"] == "bob (1)"
     assert fields["Lasted"] == "30 min"
+
+
+async def test_status_before_the_first_sample_asks_who_is_in(bench: Bench):
+    # Just started: no sample yet. The status asks at once rather than say nothing of who is in.
+    await bench.say(ALICE, "create Chat --provider liveminutes")
+    await opened(link(await bench.say(BOB, "join Chat")))
+    assert "In it now: bob (1)" in texts(await bench.say(BOB, "status Chat"))
