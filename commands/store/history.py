@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Tenant
@@ -114,16 +114,7 @@ class HistoryTables(StoreBase):
         self, tenant: Tenant, meeting_id: str, session_id: str
     ) -> list[AttendanceEntry]:
         """Everyone seen in the session, with when first and last seen, first seen first."""
-        query = (
-            select(AttendanceRow)
-            .join(MeetingRow, MeetingRow.id == AttendanceRow.meeting_id)
-            .where(
-                MeetingRow.tenant_key == tenant.key,
-                AttendanceRow.meeting_id == meeting_id,
-                AttendanceRow.session_id == session_id,
-            )
-            .order_by(AttendanceRow.first_seen, AttendanceRow.id)
-        )
+        query = _seen_in(tenant, meeting_id, session_id)
         async with self._sessions() as session:
             return [_entry(row) for row in (await session.scalars(query)).all()]
 
@@ -136,16 +127,7 @@ class HistoryTables(StoreBase):
     async def recorded_attendance(
         self, tenant: Tenant, meeting_id: str, session_id: str
     ) -> list[Attendee]:
-        query = (
-            select(AttendanceRow)
-            .join(MeetingRow, MeetingRow.id == AttendanceRow.meeting_id)
-            .where(
-                MeetingRow.tenant_key == tenant.key,
-                AttendanceRow.meeting_id == meeting_id,
-                AttendanceRow.session_id == session_id,
-            )
-            .order_by(AttendanceRow.first_seen, AttendanceRow.id)
-        )
+        query = _seen_in(tenant, meeting_id, session_id)
         async with self._sessions() as session:
             return [
                 Attendee(
@@ -218,4 +200,18 @@ def _entry(row: AttendanceRow) -> AttendanceEntry:
         role=Role(row.role) if row.role else None,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
+    )
+
+
+def _seen_in(tenant: Tenant, meeting_id: str, session_id: str) -> Select[AttendanceRow]:
+    """The attendance rows of a session of the tenant's meeting, first seen first."""
+    return (
+        select(AttendanceRow)
+        .join(MeetingRow, MeetingRow.id == AttendanceRow.meeting_id)
+        .where(
+            MeetingRow.tenant_key == tenant.key,
+            AttendanceRow.meeting_id == meeting_id,
+            AttendanceRow.session_id == session_id,
+        )
+        .order_by(AttendanceRow.first_seen, AttendanceRow.id)
     )

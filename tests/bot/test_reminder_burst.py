@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -64,6 +64,18 @@ async def reminders_due(bench: Bench, count: int, due: datetime) -> list[str]:
     return channels
 
 
+def real_paced(bench: Bench) -> tuple[Callable[[], datetime], float]:
+    """The bench's clock going on at the pace of real time (for the loop's own sleeping),
+    and the monotonic time it set off."""
+    started, base = time.monotonic(), bench.clock.now
+    assert isinstance(base, datetime)
+
+    def moving() -> datetime:
+        return base + timedelta(seconds=time.monotonic() - started)
+
+    return moving, started
+
+
 def posts_per_channel(fake: FakeSlack) -> Counter[str]:
     return Counter(str(call.params["channel"]) for call in fake.of("chat.postMessage"))
 
@@ -97,14 +109,10 @@ async def test_reminders_rate_limited_by_slack_are_each_posted_exactly_once(setu
 
 async def test_the_loop_wakes_at_a_due_time_rather_than_at_its_next_poll(setup):
     bench, _fake, _adapter = setup
-    started, base = time.monotonic(), bench.clock.now
-    assert isinstance(base, datetime)
-
-    def moving() -> datetime:  # the bench's clock, going at the pace of real time
-        return base + timedelta(seconds=time.monotonic() - started)
+    moving, started = real_paced(bench)
 
     recorder = Recorder()
-    await reminders_due(bench, 1, base + timedelta(seconds=0.3))
+    await reminders_due(bench, 1, moving() + timedelta(seconds=0.3))
     loop = JobLoop(JobHandlers(bench.service), {Platform.SLACK: recorder}, moving, interval=30)
     stop = asyncio.Event()
     running = asyncio.create_task(loop.run(stop))
@@ -149,13 +157,9 @@ async def test_reminders_prepared_ahead_are_posted_at_their_time_once_with_their
     # With a lookahead (as `meetbot run` has), reminders are claimed and rendered before
     # they are due, then posted at their time: not before it, each once, its card kept.
     bench, fake, adapter = setup
-    started, base = time.monotonic(), bench.clock.now
-    assert isinstance(base, datetime)
+    moving, started = real_paced(bench)
 
-    def moving() -> datetime:  # the bench's clock, going at the pace of real time
-        return base + timedelta(seconds=time.monotonic() - started)
-
-    channels = await reminders_due(bench, 20, base + timedelta(seconds=0.5))
+    channels = await reminders_due(bench, 20, moving() + timedelta(seconds=0.5))
     loop = JobLoop(
         JobHandlers(bench.service),
         {Platform.SLACK: adapter},

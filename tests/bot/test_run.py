@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 from pathlib import Path
+from urllib.parse import urlencode
 
 import discord
+import httpx
 import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -17,6 +20,7 @@ from bot.run import run
 from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
 from tests.adapters.fake_discord import APP_ID, FakeDiscord, meet_command
 from tests.adapters.fake_slack import FakeSlack
+from tests.adapters.slack_rig import SECRET, signed_headers
 
 GUILD, CHANNEL = "420000000000000042", "770000000000000077"
 
@@ -222,14 +226,14 @@ async def test_discord_invite(tmp_path, capsys):
     assert "applications.commands" in url
 
 
-async def test_run_serves_healthz_on_the_configured_port(tmp_path):
-    import socket
-
-    import httpx
-
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+async def test_run_serves_healthz_on_the_configured_port(tmp_path):
+    port = free_port()
     fake = FakeSlack()
     await fake.start()
     async with SimulatedProviders() as sims:
@@ -251,16 +255,7 @@ async def test_run_serves_healthz_on_the_configured_port(tmp_path):
 
 
 async def test_slack_http_mode_shares_the_inbound_servers_port(tmp_path):
-    import socket
-    from urllib.parse import urlencode
-
-    import httpx
-
-    from tests.adapters.slack_rig import SECRET, signed_headers
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     fake = FakeSlack()
     await fake.start()
     async with SimulatedProviders() as sims:
