@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import sys
 from urllib.parse import urlencode
 
 import httpx
@@ -34,6 +35,7 @@ from tests.commands.conftest import Bench, Recorder, bench, person
 
 __all__ = ["bench"]
 
+PROVIDERS = ("bigbluebutton", "vconnct", "liveminutes")
 FAMILIES = {
     "meetbot_commands",
     "meetbot_ack_seconds",
@@ -249,3 +251,73 @@ async def test_readyz_says_what_is_not_ready_until_it_is(tmp_path, bench: Bench)
         await server.close()
         await store.close()
         await fake.stop()
+
+
+DEMO_LIFECYCLE = """\
+/meet create "Algebra {provider}" --provider {provider}
+/as bob
+/meet join Algebra {provider}
+/meet end Algebra {provider}
+/as alice
+/meet end Algebra {provider}
+"""
+SCHEDULED = """\
+/meet create Weekly --start "in 30m" --remind 10
+/wait 25m
+/as done
+"""
+
+
+async def test_the_demo_serves_its_metrics_while_it_runs():
+    # A real `meetbot demo` (its chat on stdin, kept open): it says where it serves, a
+    # lifecycle on each provider and a reminder run, then /metrics is read from outside.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        "--now",
+        "2027-03-17T08:00Z",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+
+    async def until(words: str) -> str:
+        assert process.stdout is not None
+        while True:
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+            assert line, "the demo ended early"
+            if words in line:
+                return line
+
+    try:
+        serving = await until("Health and metrics:")
+        metrics_url = next(word for word in serving.split() if word.endswith("/metrics"))
+        script = "".join(DEMO_LIFECYCLE.format(provider=p) for p in PROVIDERS) + SCHEDULED
+        process.stdin.write(script.encode())
+        await process.stdin.drain()
+        await until("(you are now done)")  # every line before it has run
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.get(metrics_url)
+            ready = await http.get(metrics_url.replace("/metrics", "/readyz"))
+    finally:
+        process.stdin.close()
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+
+    assert ready.status_code == 200
+    families, found = samples(answer.text)
+    assert families >= FAMILIES
+    total = "meetbot_commands_total"
+    assert value(found, total, subcommand="create", outcome="ok") == 4
+    assert value(found, total, subcommand="join", outcome="ok") == 3
+    assert value(found, total, subcommand="end", outcome="refused") == 3
+    assert value(found, total, subcommand="end", outcome="ok") == 3
+    for provider in PROVIDERS:
+        calls = matching(found, "meetbot_provider_call_seconds_count", provider=provider)
+        assert calls >= 2, provider
+    assert value(found, "meetbot_jobs_due_total", kind="remind") == 1
+    assert value(found, "meetbot_reminders_sent_total", platform="console") == 1
