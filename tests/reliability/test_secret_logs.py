@@ -58,7 +58,7 @@ def stored_secrets(db: Path) -> set[str]:
 
 def decoded(err: str) -> str:
     """Every line of a JSON log parsed, and its fields' text, one after another."""
-    texts = []
+    texts: list[str] = []
     for line in err.splitlines():
         record = json.loads(line)  # every line is one object
         assert {"time", "level", "logger", "message"} <= record.keys(), line
