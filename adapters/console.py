@@ -25,6 +25,7 @@ from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFa
 from commands.parsing import Mention
 from commands.render import escape_terminal
 from commands.replies import Attachment, ButtonAction, Card, Reply, Visibility
+from commands.requestid import request_scope
 from commands.zonenames import resolve_zone
 
 Dispatch = Callable[[ChatUser, Conversation, str], Awaitable[list[Reply]]]
@@ -110,7 +111,9 @@ class ConsoleChat:
             "/as NAME switches user; /meet help lists commands."
         )
         async for raw in lines:
-            await self.handle(raw.rstrip("\n"))
+            # One request id per line, as for one Slack request: what it logs carries it.
+            with request_scope():
+                await self.handle(raw.rstrip("\n"))
 
     async def handle(self, line: str) -> None:
         text = without_comment(line).strip()

@@ -22,11 +22,15 @@ from commands.store import MeetingStore
 from providers.base import MeetingProvider
 from providers.bigbluebutton import BigBlueButtonClient
 from providers.liveminutes import LiveMinutesClient
+from providers.metering import NO_METER, CallMeter
 from providers.vconnct import VConnctClient
 
 
-def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvider:
-    """One client with its own pooled HTTP client, for a configured provider."""
+def build_provider(
+    config: ProvidersConfig, name: ProviderName, meter: CallMeter = NO_METER
+) -> MeetingProvider:
+    """One client with its own pooled HTTP client, for a configured provider; each of its
+    calls is told to `meter`."""
     if name == "bigbluebutton" and config.bigbluebutton is not None:
         bbb = config.bigbluebutton
         return BigBlueButtonClient(
@@ -35,6 +39,7 @@ def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvid
             checksum=bbb.checksum,
             join_with_password=bbb.join_with_password,
             timeout=bbb.timeout,
+            meter=meter,
         )
     if name == "vconnct" and config.vconnct is not None:
         vc = config.vconnct
@@ -44,6 +49,7 @@ def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvid
             language=vc.language,
             join_path=vc.join_path,
             timeout=vc.timeout,
+            meter=meter,
         )
     if name == "liveminutes" and config.liveminutes is not None:
         lm = config.liveminutes
@@ -52,13 +58,16 @@ def build_provider(config: ProvidersConfig, name: ProviderName) -> MeetingProvid
             account_sid=lm.account_sid,
             auth_token=lm.auth_token.get_secret_value(),
             timeout=lm.timeout,
+            meter=meter,
         )
     raise ValueError(f"provider {name!r} is not configured")
 
 
-def build_providers(config: ProvidersConfig) -> dict[str, MeetingProvider]:
+def build_providers(
+    config: ProvidersConfig, meter: CallMeter = NO_METER
+) -> dict[str, MeetingProvider]:
     """A client for every configured provider, keyed by name."""
-    return {name: build_provider(config, name) for name in config.configured()}
+    return {name: build_provider(config, name, meter) for name in config.configured()}
 
 
 def build_service(

@@ -4,6 +4,8 @@ Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat aga
 simulators, no config needed), `console` (the terminal chat against configured providers),
 `simulate` (the three provider simulators on loopback), `check` (load a config and prove each
 configured provider answers with working credentials), `slack-manifest` and `discord-invite`.
+`--log-level` and `--log-format` may stand before or after the subcommand; without them,
+`MEETBOT_LOG_LEVEL` and `MEETBOT_LOG_FORMAT` give the defaults (WARNING, text).
 Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
@@ -26,12 +28,13 @@ from bot import console as terminal
 from bot import run as running
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
-from bot.logs import configure_logging, redact_secrets
+from bot.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, configure_logging, redact_secrets
 from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
 from providers.base import ProviderError
 
 DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
+LEVEL_VARIABLE, FORMAT_VARIABLE = "MEETBOT_LOG_LEVEL", "MEETBOT_LOG_FORMAT"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="meetbot",
         description="Run BigBlueButton, VConnct and LiveMinutes meetings from Slack and Discord.",
     )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log verbosity (default: WARNING)",
-    )
+    add_logging_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     simulate = commands.add_parser(
@@ -94,7 +92,40 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a config file and ask every configured provider if it answers"
     )
     check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    for subcommand in commands.choices.values():
+        add_logging_options(subcommand)
     return parser
+
+
+def add_logging_options(parser: argparse.ArgumentParser) -> None:
+    """--log-level and --log-format, on the main parser and on each subcommand's. No default
+    here (SUPPRESS): a subcommand's would overwrite what was given before it; `log_options`
+    fills in the defaults."""
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help=f"log verbosity (default: ${LEVEL_VARIABLE}, else WARNING)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=argparse.SUPPRESS,
+        help=f"text, or json: one object per line (default: ${FORMAT_VARIABLE}, else text)",
+    )
+
+
+def log_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[str, LogFormat]:
+    """The log level and format: as given, else from the environment, else the defaults; a
+    wrong value in the environment is refused as a wrong option would be (exit 2)."""
+    level = getattr(args, "log_level", None) or os.environ.get(LEVEL_VARIABLE, "").upper()
+    if level and level not in LOG_LEVELS:
+        parser.error(f"{LEVEL_VARIABLE}={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    form = getattr(args, "log_format", None) or os.environ.get(FORMAT_VARIABLE, "").lower()
+    if form and form not in LOG_FORMATS:
+        parser.error(f"{FORMAT_VARIABLE}={form!r} is not one of {', '.join(LOG_FORMATS)}")
+    return level or "WARNING", "json" if form == "json" else "text"
 
 
 async def simulate(args: argparse.Namespace) -> int:
@@ -235,8 +266,9 @@ def _config(path: str, command: str) -> Config | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(*log_options(args, parser))
     runners = {
         "simulate": simulate,
         "check": check,

@@ -22,6 +22,8 @@ import yarl
 from adapters.console import ConsoleChat, ConsoleDirectory
 from bot.app import build_providers, build_service, recording_rules
 from bot.config import AttendanceConfig, Config, ProvidersConfig, RemindersConfig, ServerConfig
+from bot.metrics import Metrics
+from bot.readiness import Readiness
 from bot.scheduler import JobLoop
 from bot.server import InboundServer
 from bot.simulated import SimulatedProviders
@@ -75,22 +77,29 @@ async def run_console(
     recordings: RecordingRules | None = None,
     attendance: AttendanceConfig | None = None,
     exports: Path | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """The terminal chat against the configured providers, until the input ends. What the
     clock brings (reminders, openings, ends) is posted in the terminal's channel, as in a chat:
     on the real clock as it comes, or, with `now`, on a simulated clock that `/wait` moves.
     With a `server`, providers call back (a meeting ended inside, a recording ready), and
-    what they say is posted too. `before_close` runs once the input has ended."""
-    providers = build_providers(providers_config)
+    what they say is posted too; it serves `/healthz`, `/readyz` and `/metrics` as `meetbot
+    run` does (its address is said first). `before_close` runs once the input has ended."""
+    metrics = metrics or Metrics()
+    providers = build_providers(providers_config, metrics)
     store = await MeetingStore.open(storage_url)
     clock: Callable[[], datetime] = utc_now if now is None else SimulatedClock(now)
-    inbound = InboundServer() if server is not None and server.port is not None else None
+    serving = server is not None and server.port is not None
+    inbound = InboundServer(metrics=metrics) if serving else None
     try:
         callbacks = None
         if inbound is not None and server is not None and server.port is not None:
             port = await inbound.start(server.host, server.port)
-            public = server.public_url or f"http://{_reachable(server.host)}:{port}"
+            local = f"http://{_reachable(server.host)}:{port}"
+            public = server.public_url or local
             callbacks = CallbackUrls(public)
+            inbound.readiness = Readiness(store)  # the terminal is always "connected"
+            print(f"Health and metrics: {local}/healthz {local}/readyz {local}/metrics", file=out)
         service = build_service(
             providers,
             store,
@@ -103,7 +112,7 @@ async def run_console(
             attendance=attendance,
         )
         directory = ConsoleDirectory()
-        router = CommandRouter(service, directory=directory)
+        router = CommandRouter(service, directory=directory, telemetry=metrics)
         simulated = clock if isinstance(clock, SimulatedClock) else None
         chat = ConsoleChat(
             router.dispatch,
@@ -119,6 +128,7 @@ async def run_console(
             clock,
             interval=reminders.check_seconds,
             watch=MeetingWatch(service, policy),
+            telemetry=metrics,
         )
         service.nudge = loop.nudge
         chat.browser = open_in_browser

@@ -16,6 +16,8 @@ from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service, recording_rules
 from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
+from bot.metrics import Metrics
+from bot.readiness import Readiness
 from bot.scheduler import LOOKAHEAD, Announcer, JobLoop
 from bot.server import InboundServer
 from commands.lifecycle.callbacks import ProviderCallbacks
@@ -94,14 +96,14 @@ async def start_discord(
 
 
 async def start_server(
-    config: ServerConfig, slack_path: str | None = None
+    config: ServerConfig, slack_path: str | None = None, metrics: Metrics | None = None
 ) -> tuple[InboundServer | None, CallbackUrls | None]:
     """The inbound server, when `server.port` is set (serving Slack's endpoint at
-    `slack_path` too, if given); callback URLs when providers can reach it
-    (`server.public_url`)."""
+    `slack_path` too, if given, and `metrics` at /metrics); callback URLs when providers can
+    reach it (`server.public_url`)."""
     if config.port is None:
         return None, None
-    inbound = InboundServer(slack_path=slack_path)
+    inbound = InboundServer(slack_path=slack_path, metrics=metrics)
     port = await inbound.start(config.host, config.port)
     log.info("inbound server on port %d%s", port, "" if config.public_url else " (no public_url)")
     urls = CallbackUrls(config.public_url) if config.public_url else None
@@ -114,7 +116,8 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             "nothing to run: configure `slack` or `discord` (or try `meetbot console`)"
         )
     async with AsyncExitStack() as stack:
-        providers = build_providers(config.providers)
+        metrics = Metrics()
+        providers = build_providers(config.providers, metrics)
         for provider in providers.values():
             stack.push_async_callback(provider.aclose)
         store = await MeetingStore.open(config.storage.url)
@@ -122,9 +125,13 @@ async def run(config: Config, stop: asyncio.Event) -> int:
         # Slack in HTTP mode is served on the inbound server's port when there is one.
         http = config.slack is not None and config.slack.mode == "http"
         shared = config.slack.path if config.slack is not None and http else None
-        inbound, callbacks = await start_server(config.server, shared)
+        inbound, callbacks = await start_server(config.server, shared, metrics)
+        # Each configured platform is "not started" on /readyz until its adapter is up.
+        platforms = [name for name in ("slack", "discord") if getattr(config, name) is not None]
+        readiness = Readiness(store, expected=platforms)
         if inbound is not None:
             stack.push_async_callback(inbound.close)
+            inbound.readiness = readiness
         service = build_service(
             providers,
             store,
@@ -136,17 +143,19 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             recordings=recording_rules(config.recordings, config.tenants),
             attendance=config.attendance,
         )
-        router = CommandRouter(service)
+        router = CommandRouter(service, telemetry=metrics)
         announcers: dict[Platform, Announcer] = {}
         if config.slack is not None:
             slack = await start_slack(config.slack, router, service, store, inbound)
             stack.push_async_callback(slack.close)
             announcers[Platform.SLACK] = slack
+            readiness.attach("slack", slack.not_ready)
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
         if config.discord is not None:
             discord_adapter, gateway = await start_discord(config.discord, router, store)
             stack.push_async_callback(discord_adapter.close)
             announcers[Platform.DISCORD] = discord_adapter
+            readiness.attach("discord", discord_adapter.not_ready)
             waiters.append(gateway)  # type: ignore[arg-type]
             if config.discord_events_anywhere():
                 mirror = EventMirror(
@@ -163,6 +172,7 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             interval=config.reminders.check_seconds,
             watch=MeetingWatch(service, service.policy),
             lookahead=LOOKAHEAD,  # the real clock: reminders are prepared before their time
+            telemetry=metrics,
         )
         service.nudge = scheduler.nudge
         if inbound is not None:

@@ -34,6 +34,7 @@ from commands.replies import Reply
 from commands.schedule.jobs import JobHandlers, Outcome, Post
 from commands.store import Job, JobKind, JobLost
 from commands.store.timeline import CLAIM_BATCH
+from commands.telemetry import NO_TELEMETRY, Telemetry
 from commands.watch import MeetingWatch
 
 log = logging.getLogger("meetbot.schedule")
@@ -45,6 +46,7 @@ NOT_HERE_BACKOFF = timedelta(minutes=5)
 MIN_PAUSE = 0.05  # seconds between rounds that found nothing to do
 LOOKAHEAD = timedelta(seconds=30)  # how long before its time a reminder is prepared (`run`)
 EARLY_KINDS = (JobKind.REMIND,)  # prepared early: their handlers only read and render
+LATE = timedelta(minutes=1)  # a job carried out later than this after its time counts as late
 
 
 class Announcer(Protocol):
@@ -98,8 +100,10 @@ class JobLoop:
         lease: timedelta = LEASE,
         batch: int = CLAIM_BATCH,
         lookahead: timedelta = timedelta(0),
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.handlers = handlers
+        self.telemetry = telemetry
         self.store = handlers.store
         self.announcers = announcers
         self.clock = clock
@@ -225,6 +229,7 @@ class JobLoop:
             later = now + NOT_HERE_BACKOFF
             await self.store.release_job(job, error="platform not running", retry_at=later, at=now)
             return False
+        self.telemetry.job_due(job.kind, late=now - job.due_at > LATE)
         try:
             if outcome.post_first:
                 main, *rest = posts
@@ -243,6 +248,8 @@ class JobLoop:
         except _PostFailed as failure:
             await self._retry(job, failure.reason)
             return False
+        if job.kind is JobKind.REMIND and posts:
+            self.telemetry.reminder_sent(posts[0].meeting.tenant.platform)
         return True
 
     async def _deliver_first(self, main: Post, ready: Ready | None) -> str | None:
@@ -273,6 +280,7 @@ class JobLoop:
 
     async def _retry(self, job: Job, reason: str) -> None:
         now = self.clock()
+        self.telemetry.job_failed(job.kind, final=job.attempts >= MAX_ATTEMPTS)
         if job.attempts >= MAX_ATTEMPTS:
             log.warning("job %s of meeting %s given up: %s", job.id, job.meeting_id, reason)
             await self.store.release_job(job, error=reason, retry_at=None, at=now)

@@ -1,11 +1,14 @@
-"""The inbound HTTP server (`server.port`): provider callbacks, `/healthz`, and Slack's
-endpoint when Slack runs in HTTP mode (one port for all, behind one proxy rule).
+"""The inbound HTTP server (`server.port`): provider callbacks, `/healthz`, `/readyz`,
+`/metrics`, and Slack's endpoint when Slack runs in HTTP mode (one port for all, behind one
+proxy rule).
 
 One small aiohttp app. A callback is checked by the command layer (`commands.lifecycle`) and
 what it changes is shown in chat through the platform's adapter, like any post of the clock's.
 Refusals are a status and one short log line, never a traceback: anyone can send them.
 
-    GET  /healthz                                      200 "ok"
+    GET  /healthz                                      200 "ok": the process is alive
+    GET  /readyz                                       200, or 503 and what is not ready (JSON)
+    GET  /metrics                                      Prometheus' text format (bot.metrics)
     GET  /callbacks/{provider}/{meeting}/ended?token=  a meeting ended on the provider
     POST /callbacks/{provider}/{meeting}/recording     a recording is ready (signed_parameters)
     POST {slack.path}                                  Slack's signed requests (HTTP mode)
@@ -18,6 +21,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.readiness import Readiness
 from bot.scheduler import Announcer, show
 from commands.lifecycle.callbacks import CallbackRefused, ProviderCallbacks
 from commands.model import Platform
@@ -38,6 +43,7 @@ class InboundServer:
         announcers: Mapping[Platform, Announcer] | None = None,
         *,
         slack_path: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         # Both may be given once the server runs: its port goes into the callback URLs that
         # the service hands to providers, so the service is built after the server started.
@@ -46,12 +52,17 @@ class InboundServer:
         # Slack's endpoint, served at `slack_path` once the Slack adapter has started.
         self.slack_path = slack_path
         self.slack: Handler | None = None
+        self.metrics = metrics or Metrics()
+        # Set by whoever opened the store (after the server started); not ready until then.
+        self.readiness: Readiness | None = None
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
         size = SLACK_MAX_BODY_BYTES if self.slack_path else MAX_BODY_BYTES
         app = web.Application(client_max_size=size)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
         if self.slack_path:
             app.router.add_post(self.slack_path, self._slack)
         app.router.add_get("/callbacks/{provider}/{meeting}/ended", self._ended)
@@ -78,6 +89,17 @@ class InboundServer:
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        if self.readiness is None:
+            return web.json_response({"ready": False, "not_ready": {"bot": "starting"}}, status=503)
+        problems = await self.readiness.problems()
+        if problems:
+            return web.json_response({"ready": False, "not_ready": problems}, status=503)
+        return web.json_response({"ready": True})
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _ended(self, request: web.Request) -> web.Response:
         provider, meeting = request.match_info["provider"], request.match_info["meeting"]

@@ -3,13 +3,14 @@
 `dispatch` takes the raw text after `/meet`; `click` takes a button press. Both always return
 replies: usage and permission problems as the user's own ephemeral message, provider failures
 explained without internals, and anything unexpected logged with a request id that the user
-also sees, never a traceback.
+also sees, never a traceback. The request id is the adapter's for this request
+(`commands.requestid`), so the reference a user quotes finds every log line of their request.
+Each run is counted for the operator's metrics by subcommand and outcome (`Telemetry`).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -20,17 +21,28 @@ from commands.handlers import Context, Directory, Handlers, PlainDirectory
 from commands.model import ChatUser, Conversation, Meeting, MeetingState
 from commands.parsing import Invocation, parse, parse_options
 from commands.replies import ButtonAction, Reply, Visibility
+from commands.requestid import ensure_request
 from commands.service import MeetingService
 from commands.spec import SUBCOMMANDS
+from commands.telemetry import NO_TELEMETRY, CommandOutcome, Telemetry
 from commands.userzones import with_own_zone
 from providers.base import ProviderError
 
 log = logging.getLogger("meetbot.commands")
 
+UNKNOWN = "unknown"  # the label of a subcommand that does not exist
+
 RECORDING_ACTIONS = {
     ButtonAction.PUBLISH_RECORDING: "publish",
     ButtonAction.UNPUBLISH_RECORDING: "unpublish",
     ButtonAction.DELETE_RECORDING: "delete",
+}
+BUTTON_SUBCOMMANDS = {
+    ButtonAction.JOIN: "join",
+    ButtonAction.END: "end",
+    ButtonAction.PUBLISH_RECORDING: "recordings",
+    ButtonAction.UNPUBLISH_RECORDING: "recordings",
+    ButtonAction.DELETE_RECORDING: "recordings",
 }
 
 
@@ -43,40 +55,55 @@ class CommandRouter:
         *,
         directory: Directory | None = None,
         clock: Callable[[], datetime] | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.service = service
         self.handlers = Handlers(service, directory or PlainDirectory())
         self.clock = clock or service.clock
+        self.telemetry = telemetry
 
     def with_directory(self, directory: Directory) -> CommandRouter:
         """The same router resolving mentions another way (e.g. through one request's client)."""
-        return CommandRouter(self.service, directory=directory, clock=self.clock)
+        return CommandRouter(
+            self.service, directory=directory, clock=self.clock, telemetry=self.telemetry
+        )
 
     async def dispatch(self, user: ChatUser, where: Conversation, text: str) -> list[Reply]:
         """Run `/meet <text>` for `user` in `where`."""
-        request_id = secrets.token_hex(4)
-        try:
-            user = await self.local(user)
-            invocation = parse(text, now=self.clock(), tz=cards.user_zone(user))
-            handler = self.handlers.table[invocation.sub.name]
-            return await handler(Context(user, where, invocation))
-        except Exception as error:
-            # Every failure must become a reply; explain() logs the unexpected ones.
-            return self.explain(error, request_id, user, where)
+        with ensure_request() as request_id:
+            name = _named(text)
+            try:
+                user = await self.local(user)
+                invocation = parse(text, now=self.clock(), tz=cards.user_zone(user))
+                name = invocation.sub.name
+                handler = self.handlers.table[name]
+                replies = await handler(Context(user, where, invocation))
+            except Exception as error:
+                # Every failure must become a reply; explain() logs the unexpected ones.
+                self.telemetry.command(name, _outcome(error))
+                return self.explain(error, request_id, user, where)
+            self.telemetry.command(name, "ok")
+            return replies
 
     async def dispatch_options(
         self, user: ChatUser, where: Conversation, name: str, options: Mapping[str, object]
     ) -> list[Reply]:
         """Run `/meet <name>` with typed options (Discord), with the same checks as text."""
-        request_id = secrets.token_hex(4)
-        try:
-            user = await self.local(user)
-            invocation = parse_options(name, options, now=self.clock(), tz=cards.user_zone(user))
-            handler = self.handlers.table[invocation.sub.name]
-            return await handler(Context(user, where, invocation))
-        except Exception as error:
-            # Every failure must become a reply.
-            return self.explain(error, request_id, user, where)
+        with ensure_request() as request_id:
+            label = name if name in SUBCOMMANDS else UNKNOWN
+            try:
+                user = await self.local(user)
+                invocation = parse_options(
+                    name, options, now=self.clock(), tz=cards.user_zone(user)
+                )
+                handler = self.handlers.table[invocation.sub.name]
+                replies = await handler(Context(user, where, invocation))
+            except Exception as error:
+                # Every failure must become a reply.
+                self.telemetry.command(label, _outcome(error))
+                return self.explain(error, request_id, user, where)
+            self.telemetry.command(label, "ok")
+            return replies
 
     async def local(self, user: ChatUser) -> ChatUser:
         """`user` with the zone their dates are read in: the platform's, else their own
@@ -100,25 +127,40 @@ class CommandRouter:
         value: str | None = None,
     ) -> list[Reply]:
         """A Join or End button on a card, or a recording's Publish, Unpublish or Delete
-        (`value`: the posted recording's number): the same checks as the typed command."""
-        request_id = secrets.token_hex(4)
-        try:
-            user = await self.local(user)
-            if action is ButtonAction.JOIN:
-                grant = await self.service.join(user, where, meeting_id)
-                return cards.join_replies(user, grant)
-            if action is ButtonAction.END:
-                sub = SUBCOMMANDS["end"]
-                ctx = Context(user, where, Invocation(sub, {"meeting": meeting_id}))
-                return await self.handlers.end(ctx)
-            if action in RECORDING_ACTIONS:
-                return await self.handlers.recording_button(
-                    user, where, RECORDING_ACTIONS[action], meeting_id, value or ""
-                )
-            raise CommandError(f"That button ({action}) does nothing here.")
-        except Exception as error:
-            # Every failure must become a reply; explain() logs the unexpected ones.
-            return self.explain(error, request_id, user, where)
+        (`value`: the posted recording's number): the same checks as the typed command.
+        Counted as the subcommand the button stands for."""
+        name = BUTTON_SUBCOMMANDS.get(action, UNKNOWN)
+        with ensure_request() as request_id:
+            try:
+                replies = await self._click(user, where, action, meeting_id, value)
+            except Exception as error:
+                # Every failure must become a reply; explain() logs the unexpected ones.
+                self.telemetry.command(name, _outcome(error))
+                return self.explain(error, request_id, user, where)
+            self.telemetry.command(name, "ok")
+            return replies
+
+    async def _click(
+        self,
+        user: ChatUser,
+        where: Conversation,
+        action: ButtonAction,
+        meeting_id: str,
+        value: str | None,
+    ) -> list[Reply]:
+        user = await self.local(user)
+        if action is ButtonAction.JOIN:
+            grant = await self.service.join(user, where, meeting_id)
+            return cards.join_replies(user, grant)
+        if action is ButtonAction.END:
+            sub = SUBCOMMANDS["end"]
+            ctx = Context(user, where, Invocation(sub, {"meeting": meeting_id}))
+            return await self.handlers.end(ctx)
+        if action in RECORDING_ACTIONS:
+            return await self.handlers.recording_button(
+                user, where, RECORDING_ACTIONS[action], meeting_id, value or ""
+            )
+        raise CommandError(f"That button ({action}) does nothing here.")
 
     def explain(
         self, error: Exception, request_id: str, user: ChatUser, where: Conversation
@@ -140,3 +182,19 @@ class CommandRouter:
 
 def _private(text: str) -> list[Reply]:
     return [Reply(text, Visibility.EPHEMERAL)]
+
+
+def _named(text: str) -> str:
+    """The subcommand `text` names, for the metrics before it is parsed (a parse may fail):
+    one of the known names, `help` for none, else `unknown` (never user text as a label)."""
+    words = text.split(maxsplit=1)
+    if not words:
+        return "help"
+    word = words[0].lower()
+    return word if word in SUBCOMMANDS else UNKNOWN
+
+
+def _outcome(error: Exception) -> CommandOutcome:
+    # A CommandError is the user's side (usage, permission, not found); the rest are ours or
+    # the provider's.
+    return "refused" if isinstance(error, CommandError) else "error"

@@ -28,6 +28,7 @@ from providers.base import (
     SessionStart,
 )
 from providers.errors import ProviderUnsupported
+from providers.metering import NO_METER, CallMeter
 
 
 class ProviderClient:
@@ -44,6 +45,7 @@ class ProviderClient:
         retry: RetryPolicy | None,
         secrets: Iterable[str],
         sleep: Sleep = asyncio.sleep,
+        meter: CallMeter = NO_METER,
     ) -> None:
         self._owns_client = client is None
         self._http = ProviderHttp(
@@ -53,6 +55,7 @@ class ProviderClient:
             retry=retry,
             secrets=secrets,
             sleep=sleep,
+            meter=meter,
         )
 
     async def aclose(self) -> None:

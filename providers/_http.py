@@ -8,7 +8,10 @@ Every provider call goes through `ProviderHttp.send`, which
 - turns every httpx exception into the provider error tree, so httpx types never escape,
 - logs one line per call with the operation, method, path, status and time, never the query
   string, headers or body (they carry checksums, licenses and passwords),
-- redacts the configured secrets from any provider text that ends up in an error.
+- redacts the configured secrets from any provider text that ends up in an error,
+- and, through `measured`, which the clients' request helpers wrap around a call (the send and
+  the reading of its answer, where most provider errors are found), tells the `CallMeter` how
+  long the call took and how it failed.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from providers.errors import ProviderUnavailable
+from providers.errors import ProviderError, ProviderUnavailable
+from providers.metering import NO_METER, CallMeter, error_kind
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -85,13 +90,34 @@ class ProviderHttp:
         retry: RetryPolicy | None = None,
         secrets: Iterable[str | None] = (),
         sleep: Sleep = asyncio.sleep,
+        meter: CallMeter = NO_METER,
     ) -> None:
         self.provider = provider
         self.client = client
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.redact = Redactor(secrets)
+        self.meter = meter
         self._sleep = sleep
+
+    @contextmanager
+    def measured(self, operation: str) -> Iterator[None]:
+        """Report the call made inside this block to the meter: its time (retries and
+        backoff included: what the command waited) and the kind of its failure, if any."""
+        started = time.perf_counter()
+        try:
+            yield
+        except ProviderError as failure:
+            self._tell(operation, started, error_kind(failure))
+            raise
+        except Exception:
+            self._tell(operation, started, "other")
+            raise
+        # A cancelled call (BaseException) is neither a latency nor a failure: not told.
+        self._tell(operation, started, None)
+
+    def _tell(self, operation: str, started: float, error: str | None) -> None:
+        self.meter.provider_call(self.provider, operation, time.perf_counter() - started, error)
 
     async def send(
         self,

@@ -4,7 +4,8 @@ Every interaction is deferred at once (ephemeral and "thinking": the answer is p
 posted to the channel), then answered with followups. Channel cards are embeds with persistent
 buttons whose custom ids carry the meeting and guild, so they keep working after a restart and
 in DMs. Nothing the bot sends can mention anyone: the client's default `allowed_mentions` is
-none, and user text is escaped besides.
+none, and user text is escaped besides. Each interaction is served under a request id of its
+own (`commands.requestid`), and its defer is timed for the metrics.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFa
 from commands.policy import DISCORD_PERMISSIONS
 from commands.render import escape_discord, truncate
 from commands.replies import ButtonAction, Card, Reply, Visibility
+from commands.requestid import request_scope
 from commands.router import CommandRouter
 from commands.store import MeetingStore
 
@@ -198,6 +200,12 @@ class DiscordAdapter:
             ) from None
         return asyncio.create_task(self.client.connect())
 
+    async def not_ready(self) -> str | None:
+        """None when the gateway is ready (for `/readyz`), else what is missing."""
+        if self.client.is_closed():
+            return "gateway closed"
+        return None if self.client.is_ready() else "gateway not ready"
+
     async def close(self, grace_seconds: float = 10.0) -> None:
         """Disconnect, then let acknowledged interactions finish (bounded)."""
         await self.client.close()
@@ -208,7 +216,19 @@ class DiscordAdapter:
     async def on_command(
         self, interaction: discord.Interaction, name: str, options: dict[str, object]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any I/O
+        with request_scope():
+            await self._command(interaction, name, options)
+
+    async def _defer(self, interaction: discord.Interaction) -> None:
+        """Acknowledge at once, before any I/O (Discord allows 3 seconds), and time it."""
+        started = time.monotonic()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.router.telemetry.acked(Platform.DISCORD, time.monotonic() - started)
+
+    async def _command(
+        self, interaction: discord.Interaction, name: str, options: dict[str, object]
+    ) -> None:
+        await self._defer(interaction)
         async with self.inflight.track():
             if interaction.guild_id is None and name not in ANSWERED_IN_DMS:
                 # A DM names no server, so there is no tenant to look meetings up in; refusing
@@ -232,9 +252,10 @@ class DiscordAdapter:
         *,
         value: str | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.inflight.track():
-            await self._button(interaction, action, meeting_id, guild_id, value)
+        with request_scope():
+            await self._defer(interaction)
+            async with self.inflight.track():
+                await self._button(interaction, action, meeting_id, guild_id, value)
 
     async def _button(
         self,
@@ -425,6 +446,7 @@ class DiscordAdapter:
                     self._closed_dms[recipient.user_id] = self.monotonic()
                 else:
                     log.warning("DM to %s failed: %s", recipient.key, error.code)
+        self.router.telemetry.dm_fallback(Platform.DISCORD)
         if recipient.key == invoker.key and reply.fallback_to_invoker:
             note = Reply(
                 "I could not send you a direct message, so here it is, visible only to you.\n"

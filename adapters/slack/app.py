@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -35,11 +34,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
-from adapters.slack.endpoint import HttpEndpoint
+from adapters.slack.endpoint import RECEIVED, HttpEndpoint
 from adapters.slack.people import SlackPeople, slack_error
 from adapters.slack.webapi import SlackWebApi
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
+from commands.requestid import adopt_request_id, current_request_id, new_request_id
 from commands.router import CommandRouter
 from commands.store import MeetingStore
 
@@ -76,7 +76,7 @@ class SlackAdapter:
         self.app_token = app_token
         self.people = people or SlackPeople()
         self.web = SlackWebApi(api_url or DEFAULT_API_URL, bot_token, timeout=API_TIMEOUT)
-        self.delivery = SlackDelivery(store, cards, clock, self.web)
+        self.delivery = SlackDelivery(store, cards, clock, self.web, router.telemetry)
         client = AsyncWebClient(
             token=bot_token,
             base_url=_with_slash(api_url or DEFAULT_API_URL),
@@ -88,6 +88,7 @@ class SlackAdapter:
         )
         # Bolt copies base_url and retry handlers from this client into every request's client.
         self.app = AsyncApp(client=client, signing_secret=signing_secret, logger=log)
+        self.app.use(self._arrived)
         self.app.command(command)(self._on_command)
         self.app.action("meet_join")(self._on_button)
         self.app.action("meet_end")(self._on_button)
@@ -108,13 +109,39 @@ class SlackAdapter:
         self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._inflight = InFlight()
+        self._verified = False
 
     # -- listeners ----------------------------------------------------------------------------
 
+    async def _arrived(
+        self,
+        context: dict[str, Any],
+        next: Callable[[], Awaitable[None]],  # Bolt passes it by this name
+    ) -> None:
+        """Every request, before its listener: a request id and the moment it came in, unless
+        the HTTP endpoint gave both already (Socket Mode: here, so its listener task, which
+        Bolt starts after this, inherits the id)."""
+        context.setdefault(RECEIVED, time.monotonic())
+        if current_request_id() is None:
+            # Socket Mode runs each request in a task of its own: set for that task only.
+            adopt_request_id()
+        await next()
+
+    def _acked(self, context: dict[str, Any]) -> None:
+        received = context.get(RECEIVED)
+        if isinstance(received, float):
+            self.router.telemetry.acked(Platform.SLACK, time.monotonic() - received)
+
     async def _on_command(
-        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+        self,
+        ack: Any,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+        context: dict[str, Any],
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
+        self._acked(context)
         async with self._inflight.track():
             try:
                 await self._run_command(body, client, respond)
@@ -137,9 +164,15 @@ class SlackAdapter:
         )
 
     async def _on_button(
-        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+        self,
+        ack: Any,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+        context: dict[str, Any],
     ) -> None:
         await ack()
+        self._acked(context)
         async with self._inflight.track():
             try:
                 await self._run_button(body, client, respond)
@@ -169,7 +202,7 @@ class SlackAdapter:
 
     @staticmethod
     async def _apologize(respond: Respond, what: str) -> None:
-        reference = secrets.token_hex(4)
+        reference = current_request_id() or new_request_id()
         log.exception("slack %s failed (reference %s)", what, reference)
         with contextlib.suppress(Exception):
             await respond(
@@ -178,9 +211,10 @@ class SlackAdapter:
                 response_type="ephemeral",
             )
 
-    async def _on_open(self, ack: Any) -> None:
+    async def _on_open(self, ack: Any, context: dict[str, Any]) -> None:
         # A URL button still sends an interaction; Slack shows an error unless it is acked.
         await ack()
+        self._acked(context)
 
     async def announce(self, meeting: Meeting, reply: Reply) -> str | None:
         """Post a reminder (or any channel reply) for `meeting` without a command behind it;
@@ -236,6 +270,7 @@ class SlackAdapter:
         now rather than a failure at every command."""
         try:
             await self._client().auth_test()
+            self._verified = True
         except SlackApiError as error:
             raise SlackSetupError(
                 f"Slack refused the bot token ({slack_error(error)}); check slack.bot_token"
@@ -245,6 +280,18 @@ class SlackAdapter:
                 f"cannot reach the Slack API ({type(error).__name__}); check slack.api_url "
                 "and the network"
             ) from None
+
+    async def not_ready(self) -> str | None:
+        """None when requests can be served: the token verified, and the socket connected or
+        the HTTP endpoint serving; else what is missing (for `/readyz`)."""
+        if not self._verified:
+            return "bot token not verified"
+        if self._socket is not None:
+            connected = await self._socket.client.is_connected()
+            return None if connected else "Socket Mode not connected"
+        if self._endpoint is not None and self._endpoint.ready:
+            return None
+        return "not connected"
 
     async def connect_socket_mode(self) -> None:
         if not self.app_token:

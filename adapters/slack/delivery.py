@@ -26,9 +26,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import blocks_of, text_of
 from adapters.slack.people import slack_error
 from adapters.slack.webapi import SlackWebApi
-from commands.model import ChatUser, Meeting, Tenant
+from commands.model import ChatUser, Meeting, Platform, Tenant
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
+from commands.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("meetbot.slack")
 
@@ -50,11 +51,13 @@ class SlackDelivery:
         cards: CardBook,
         clock: Callable[[], datetime],
         web: SlackWebApi,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
         self.cards = cards
         self.clock = clock
         self.web = web
+        self.telemetry = telemetry
 
     async def deliver(
         self,
@@ -208,6 +211,7 @@ class SlackDelivery:
             log.info("DM to %s failed: conversations.open gave no channel", recipient.key)
         except SlackApiError as error:
             log.info("DM to %s failed: %s", recipient.key, slack_error(error))
+        self.telemetry.dm_fallback(Platform.SLACK)
         if recipient.key == invoker.key and reply.fallback_to_invoker:
             note = Reply(
                 "I could not send you a direct message, so here it is, visible only to you.\n"

@@ -5,11 +5,16 @@ and was never seen before), then `payloads.read` (a shape we serve), and only th
 Bolt, whose own signature check stays on behind ours. Bolt parses a body before it verifies
 it, so anything it cannot read would otherwise be a 500 and an ERROR traceback for anyone to
 provoke; here it is a 401 (unsigned) or a 400 (signed, but not ours), with one quiet line.
+
+Each request is served under a request id of its own (the gate's lines carry it, and the
+listener's task inherits it), and the moment it came in rides in Bolt's context (`RECEIVED`),
+for the listener to measure its ack against.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -21,10 +26,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack import payloads
 from adapters.slack.gate import Refusal, RequestGate
+from commands.requestid import request_scope
 from commands.store import MeetingStore
 
 # Slack's interaction payloads carry the message they came from: tens of kilobytes at most.
 MAX_BODY_BYTES = 1024 * 1024
+RECEIVED = "meetbot_received"  # Bolt context key: time.monotonic() when the request came in
 
 
 class HttpEndpoint:
@@ -55,6 +62,11 @@ class HttpEndpoint:
         self._gate_store = await self.store.with_own_connections()
         self._gate = RequestGate(self.signing_secret, self._gate_store, clock=self.wall_clock)
 
+    @property
+    def ready(self) -> bool:
+        """Requests can be checked and served."""
+        return self._gate is not None
+
     async def start(self, host: str, port: int, path: str) -> int:
         """Listen on `host`:`port` (0 picks one) at `path`; returns the port."""
         await self.prepare()
@@ -78,6 +90,11 @@ class HttpEndpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One request to the endpoint (from its own listener, or a server it shares)."""
+        received = time.monotonic()
+        with request_scope():
+            return await self._handle(request, received)
+
+    async def _handle(self, request: web.Request, received: float) -> web.StreamResponse:
         gate = self._gate
         assert gate is not None  # set before the server starts
         body = await request.read()
@@ -108,6 +125,7 @@ class HttpEndpoint:
             # Bolt misread it (a command that says "payload"): give it the right reading.
             bolt_request.body = parsed
             bolt_request.context = build_async_context(AsyncBoltContext(), parsed)
+        bolt_request.context[RECEIVED] = received
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
 

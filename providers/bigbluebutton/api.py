@@ -23,6 +23,7 @@ from providers.base import MeetingSettings, Role
 from providers.bigbluebutton import responses
 from providers.bigbluebutton.checksum import ALGORITHMS, signed_query
 from providers.errors import ProviderInputError, ProviderProtocolError
+from providers.metering import NO_METER, CallMeter
 
 NAME = "bigbluebutton"
 NAME_LIMITS = (2, 256)  # meeting name and meetingID length, as the server counts (see java_length)
@@ -90,10 +91,13 @@ class BigBlueButtonApi(ProviderClient):
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        meter: CallMeter = NO_METER,
     ) -> None:
         if checksum not in ALGORITHMS:
             raise ValueError(f"checksum must be one of {', '.join(ALGORITHMS)}")
-        super().__init__(client=client, timeout=timeout, retry=retry, secrets=[secret], sleep=sleep)
+        super().__init__(
+            client=client, timeout=timeout, retry=retry, secrets=[secret], sleep=sleep, meter=meter
+        )
         self._api = url.rstrip("/")
         self._secret = secret
         self._algorithm = checksum
@@ -111,11 +115,12 @@ class BigBlueButtonApi(ProviderClient):
     async def _get(self, call: str, params: Sequence[tuple[str, str]] = ()) -> Element:
         # Every call is a GET that changes nothing twice (create included, see `create`), so
         # every call may be retried.
-        response = await self._http.send(
-            "GET", self.url(call, params), operation=call, idempotent=True
-        )
-        self._check_status(response, call)
-        return responses.parse(response.content, call, self._http.redact)
+        with self._http.measured(call):
+            response = await self._http.send(
+                "GET", self.url(call, params), operation=call, idempotent=True
+            )
+            self._check_status(response, call)
+            return responses.parse(response.content, call, self._http.redact)
 
     @staticmethod
     def _check_status(response: httpx.Response, call: str) -> None:
@@ -135,9 +140,10 @@ class BigBlueButtonApi(ProviderClient):
 
     async def api_version(self) -> responses.ApiVersion:
         """The version document at the bare API base (no checksum): a health check."""
-        response = await self._http.send("GET", self._api, operation="version", idempotent=True)
-        self._check_status(response, "version")
-        return responses.api_version(responses.parse(response.content, "version"))
+        with self._http.measured("version"):
+            response = await self._http.send("GET", self._api, operation="version", idempotent=True)
+            self._check_status(response, "version")
+            return responses.api_version(responses.parse(response.content, "version"))
 
     def passwords(self, meeting_id: str) -> tuple[str, str]:
         """(attendee, moderator) passwords of a meeting, the same on every create."""

@@ -54,6 +54,7 @@ from providers.liveminutes.wire import (
     wire_float,
     wire_time,
 )
+from providers.metering import NO_METER, CallMeter
 
 DEFAULT_URL = "http://api.liveminutes.com"
 HEALTH_PROBE_KEY = "meetbot-health-probe"
@@ -101,9 +102,15 @@ class LiveMinutesClient(ProviderClient):
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        meter: CallMeter = NO_METER,
     ) -> None:
         super().__init__(
-            client=client, timeout=timeout, retry=retry, secrets=[auth_token], sleep=sleep
+            client=client,
+            timeout=timeout,
+            retry=retry,
+            secrets=[auth_token],
+            sleep=sleep,
+            meter=meter,
         )
         self._base = url.rstrip("/")
         self._auth = (account_sid, auth_token)
@@ -195,15 +202,16 @@ class LiveMinutesClient(ProviderClient):
     async def _call(
         self, method: str, form: Mapping[str, str], *, idempotent: bool
     ) -> dict[str, Any]:
-        response = await self._http.send(
-            "POST",
-            f"{self._base}/{method}",
-            operation=method,
-            idempotent=idempotent,
-            data=form,
-            auth=self._auth,
-        )
-        return read_answer(response, method, self._http.redact)
+        with self._http.measured(method):
+            response = await self._http.send(
+                "POST",
+                f"{self._base}/{method}",
+                operation=method,
+                idempotent=idempotent,
+                data=form,
+                auth=self._auth,
+            )
+            return read_answer(response, method, self._http.redact)
 
     # -- MeetingProvider ----------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from providers.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from providers.metering import NO_METER, CallMeter
 from providers.vconnct import wire
 
 NAME = "vconnct"
@@ -88,9 +89,10 @@ class VConnctClient(ProviderClient):
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        meter: CallMeter = NO_METER,
     ) -> None:
         super().__init__(
-            client=client, timeout=timeout, retry=retry, secrets=[license], sleep=sleep
+            client=client, timeout=timeout, retry=retry, secrets=[license], sleep=sleep, meter=meter
         )
         self._base = url.rstrip("/")
         self._headers = {"license": license, "Accept": "application/json"}
@@ -225,15 +227,20 @@ class VConnctClient(ProviderClient):
         idempotent: bool | None = None,
     ) -> Any:
         url = httpx.URL(self._base + path, params=dict(query) if query else None)
-        response = await self._http.send(
-            method,
-            str(url),
-            operation=operation,
-            # POSTs create meetings and sessions: a retry could double them.
-            idempotent=method != "POST" if idempotent is None else idempotent,
-            headers=self._headers,
-            json=json_body,
-        )
+        with self._http.measured(operation):
+            response = await self._http.send(
+                method,
+                str(url),
+                operation=operation,
+                # POSTs create meetings and sessions: a retry could double them.
+                idempotent=method != "POST" if idempotent is None else idempotent,
+                headers=self._headers,
+                json=json_body,
+            )
+            return self._read(response, operation)
+
+    def _read(self, response: httpx.Response, operation: str) -> Any:
+        """The envelope's data, or the provider error it says."""
         try:
             envelope = wire.Envelope.model_validate(response.json())
         except (json.JSONDecodeError, UnicodeDecodeError, ValidationError):

@@ -16,6 +16,7 @@ import pytest
 
 from adapters.discord import DiscordAdapter, invite_url
 from adapters.discord.group import build_group
+from bot.metrics import Metrics
 from bot.scheduler import JobLoop
 from commands.model import Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
@@ -33,6 +34,7 @@ from tests.adapters.discord_rig import (
     open_rig,
 )
 from tests.adapters.fake_discord import APP_ID, meet_command, member
+from tests.bot.test_observability import samples, value
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord_meet_command.json"
 
@@ -470,3 +472,23 @@ async def test_a_recording_replies_to_the_card_and_its_buttons_are_for_moderator
 def card_id(message: dict[str, Any]) -> str:
     """The meeting id a card's Join button carries."""
     return str(message["components"][0]["components"][0]["custom_id"].split(":")[2])
+
+
+async def test_the_defer_and_a_closed_dm_are_counted_and_readiness_waits_for_the_gateway(
+    rig: DiscordRig,
+):
+    metrics = Metrics()
+    rig.bench.router.telemetry = metrics
+    rig.fake.closed_dms.add(ALICE[0])
+    interaction = rig.command("create", {"title": "Counted"})
+    await rig.fake.wait_until(
+        lambda: any(
+            "could not send you" in f.get("content", "") for f in rig.followups(interaction)
+        )
+    )
+    _families, found = samples(metrics.exposition().decode())
+    assert value(found, "meetbot_ack_seconds_count", platform="discord") == 1
+    assert value(found, "meetbot_dm_fallbacks_total", platform="discord") == 1
+    assert value(found, "meetbot_commands_total", subcommand="create", outcome="ok") == 1
+    # Logged in over REST, but this rig never opens the gateway: not ready for /readyz.
+    assert await rig.adapter.not_ready() == "gateway not ready"

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -37,7 +38,9 @@ DEMO_SCRIPT = """\
 """
 
 
-async def run_meetbot(*args: str, stdin: str = "", seconds: float = 60) -> tuple[int, str, str]:
+async def run_meetbot(
+    *args: str, stdin: str = "", seconds: float = 60, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -46,6 +49,7 @@ async def run_meetbot(*args: str, stdin: str = "", seconds: float = 60) -> tuple
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=None if env is None else os.environ | env,
     )
     out, err = await asyncio.wait_for(process.communicate(stdin.encode()), seconds)
     assert process.returncode is not None
@@ -81,6 +85,44 @@ async def test_debug_log_of_a_whole_demo_carries_no_secret():
     assert links
     for link in links:  # each personal link is shown to its owner only, never logged
         assert link not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["--log-level", "DEBUG", "demo"], {}, ("DEBUG", "text")),
+        (["demo", "--log-level", "info", "--log-format", "json"], {}, ("INFO", "json")),
+        (["--log-format", "json", "check", "--config", "c.yaml"], {}, ("WARNING", "json")),
+        (["demo"], {"MEETBOT_LOG_LEVEL": "debug"}, ("DEBUG", "text")),
+        (["demo", "--log-level", "ERROR"], {"MEETBOT_LOG_LEVEL": "DEBUG"}, ("ERROR", "text")),
+        (["demo"], {"MEETBOT_LOG_FORMAT": "json"}, ("WARNING", "json")),
+        (["demo"], {}, ("WARNING", "text")),
+    ],
+)
+def test_log_options_stand_before_or_after_the_subcommand_or_in_the_environment(
+    argv, env, expected, monkeypatch
+):
+    for name in ("MEETBOT_LOG_LEVEL", "MEETBOT_LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    parser = cli.build_parser()
+    assert cli.log_options(parser.parse_args(argv), parser) == expected
+
+
+async def test_a_wrong_log_level_in_the_environment_is_refused_at_once():
+    code, out, err = await run_meetbot("demo", env={"MEETBOT_LOG_LEVEL": "LOUD"})
+    assert code == 2
+    assert "MEETBOT_LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR" in err
+    assert out == ""
+
+
+async def test_the_environments_log_level_turns_the_debug_log_on():
+    script = "/meet create Demo\n"
+    code, _out, err = await run_meetbot("demo", stdin=script, env={"MEETBOT_LOG_LEVEL": "DEBUG"})
+    assert code == 0, err
+    assert " DEBUG " in err
+    assert "meetbot.providers [" in err  # with the console line's request id
 
 
 def test_chat_library_debug_logs_stay_off_at_debug_level():

@@ -13,6 +13,7 @@ from bot.simulated import SimulatedProviders
 from commands.model import ChatUser, Conversation, MeetingState, Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig, TenantOverride
 from commands.replies import Visibility
+from commands.requestid import current_request_id, request_scope
 from commands.schedule.jobs import JobHandlers
 from commands.schedule.planner import Timing
 from commands.store import JobKind
@@ -63,6 +64,19 @@ async def test_unexpected_error_shows_only_a_reference(bench: Bench, caplog):
     assert ref is not None
     assert "Traceback" not in replies[0].text
     assert ref.group(1) in caplog.text
+
+
+async def test_the_reference_is_the_request_id_of_the_adapters_request(bench: Bench, caplog):
+    # The adapter serves the request under its id: the reference a user quotes is that id,
+    # which every log line of the request carries.
+    await bench.store.close()
+    for leftover in bench.db.parent.glob(bench.db.name + "*"):
+        leftover.unlink()
+    with caplog.at_level(logging.ERROR), request_scope("feed1234"):
+        replies = await bench.say(ALICE, "list")
+    assert "reference feed1234" in replies[0].text
+    assert "request feed1234 failed" in caplog.text
+    assert current_request_id() is None, "the scope ended with the request"
 
 
 async def test_help_and_usage(bench: Bench):

@@ -3,7 +3,8 @@
 A real `meetbot console` process runs a whole lifecycle on each provider at `--log-level DEBUG`
 against the simulators (served by this test process), with its store in a file we can read
 afterwards. Its log (stderr) is then searched for every configured secret, every password and
-host link the store holds, and every personal link the chat showed.
+host link the store holds, and every personal link the chat showed: in the text format, and in
+the JSON format both as written and as decoded (an escape must not hide a secret).
 """
 
 from __future__ import annotations
@@ -55,8 +56,19 @@ def stored_secrets(db: Path) -> set[str]:
     return found
 
 
+def decoded(err: str) -> str:
+    """Every line of a JSON log parsed, and its fields' text, one after another."""
+    texts: list[str] = []
+    for line in err.splitlines():
+        record = json.loads(line)  # every line is one object
+        assert {"time", "level", "logger", "message"} <= record.keys(), line
+        texts.extend(str(v) for v in record.values())
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
 @pytest.mark.parametrize("provider", ["bigbluebutton", "vconnct", "liveminutes"])
-async def test_a_debug_log_of_a_whole_lifecycle_carries_no_secret(tmp_path, provider):
+async def test_a_debug_log_of_a_whole_lifecycle_carries_no_secret(tmp_path, provider, log_format):
     async with SimulatedProviders() as sims:
         db = tmp_path / "meetbot.db"
         config = tmp_path / "config.yaml"
@@ -67,13 +79,34 @@ async def test_a_debug_log_of_a_whole_lifecycle_carries_no_secret(tmp_path, prov
             f'/meet create "Kept {provider}" --provider {provider}\n/as bob\n'
             f"/meet join Kept {provider}\n/as alice\n" + LIFECYCLE.format(provider=provider)
         )
+        # The options after the subcommand, as well as before it.
         code, out, err = await run_meetbot(
-            "--log-level", "DEBUG", "console", "--config", str(config), stdin=script
+            "console",
+            "--config",
+            str(config),
+            "--log-level",
+            "DEBUG",
+            "--log-format",
+            log_format,
+            stdin=script,
         )
     assert code == 0, err
     assert "Traceback" not in err
-    assert " DEBUG " in err, "the DEBUG log is really on"
-    assert "meetbot.providers" in err
+    if log_format == "json":
+        records = [json.loads(line) for line in err.splitlines()]
+        assert any(r["level"] == "DEBUG" for r in records), "the DEBUG log is really on"
+        provider_lines = [r for r in records if r["logger"] == "meetbot.providers"]
+        assert provider_lines
+        # A command's lines carry its request id (a job's, such as the recordings' poll after
+        # the end, have none); the lines of different commands differ.
+        creates = [r for r in provider_lines if "create" in r["message"].casefold()]
+        assert creates
+        assert all(r.get("request_id") for r in creates)
+        assert len({r.get("request_id") for r in provider_lines}) > 5
+        err += "\n" + decoded(err)
+    else:
+        assert " DEBUG " in err, "the DEBUG log is really on"
+        assert "meetbot.providers [" in err, "with the request id"
     secrets = {DEMO_BBB_SECRET, DEMO_VCONNCT_LICENSE, DEMO_LM_AUTH_TOKEN}
     secrets |= stored_secrets(db)
     links = set(re.findall(r"https?://\S+", out))
