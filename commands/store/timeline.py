@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
 from commands.store.cards import add_cards
+from commands.store.dialects import insert
+from commands.store.errors import FAILURES, failed, guarded
 from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import (
     CardRef,
@@ -185,22 +187,26 @@ class TimelineTables(StoreBase):
         """One transaction for a handler's effects and its job's end: all or nothing. It is
         begun by the unit's first write; a unit that only finishes its job (a reminder's
         record) is finished together with the others of that moment, in one statement."""
-        async with AsyncExitStack() as stack:
+        try:
+            async with AsyncExitStack() as stack:
 
-            async def begin() -> AsyncSession:
-                return await stack.enter_async_context(self._write())
+                async def begin() -> AsyncSession:
+                    return await stack.enter_async_context(self._write())
 
-            unit = Unit(begin=begin)
-            yield unit
-            alone = unit.lone_finish()
-        if alone is None:
-            return
-        # Inside this task's own write (a unit in a unit) the batch would wait for it forever.
-        [done] = (
-            await self._finish_jobs([alone])
-            if self._turns.mine()
-            else [await self._finishes(alone)]
-        )
+                unit = Unit(begin=begin)
+                yield unit
+                alone = unit.lone_finish()
+            if alone is None:
+                return
+            # Inside this task's own write (a unit in a unit) the batch would wait for it
+            # forever.
+            [done] = (
+                await self._finish_jobs([alone])
+                if self._turns.mine()
+                else [await self._finishes(alone)]
+            )
+        except FAILURES as error:  # the commit, or a write made straight on the session
+            raise failed("a unit", error) from error
         if not done:
             raise JobLost(f"job {alone.job_id} was taken over by another worker")
 
@@ -239,6 +245,7 @@ class TimelineTables(StoreBase):
         return answers
 
 
+@guarded
 class Unit:
     """The writes a job handler (or a command that changes an occurrence) makes together:
     in `session`, or (from `store.unit()`) in a transaction begun by its first write."""
@@ -290,29 +297,28 @@ class Unit:
     async def add_occurrence(
         self, meeting_id: str, planned: PlannedOccurrence
     ) -> Occurrence | None:
-        """Record an occurrence and its jobs; None (and nothing written) if that slot exists."""
+        """Record an occurrence and its jobs; None (and nothing written) if that slot exists.
+        One INSERT that skips a slot already there: of two processes planning the same slot
+        (two replicas opening a series), exactly one plans it, and the other's unit goes on."""
         session = await self._open()
-        exists = select(OccurrenceRow.id).where(
-            OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at == planned.starts_at
-        )
-        if (await session.execute(exists)).first() is not None:
-            return None
-        row = OccurrenceRow(
-            meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
-        )
-        session.add(row)
-        await session.flush()
-        for kind, due in planned.jobs:
-            session.add(
-                JobRow(
-                    kind=kind.value,
-                    meeting_id=meeting_id,
-                    occurrence_id=row.id,
-                    due_at=due,
-                    attempts=0,
+        row_id = (
+            await session.scalars(
+                insert(session.get_bind().dialect, OccurrenceRow)
+                .values(
+                    meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
                 )
+                .on_conflict_do_nothing(
+                    index_elements=[OccurrenceRow.meeting_id, OccurrenceRow.starts_at]
+                )
+                .returning(OccurrenceRow.id)
             )
-        await session.flush()
+        ).first()
+        if row_id is None:
+            return None
+        row = await session.get(OccurrenceRow, row_id)
+        assert row is not None
+        for kind, due in planned.jobs:
+            await self.add_job(kind, meeting_id, row_id, due)
         return occurrence_of(row)
 
     async def replan(self, occurrence: Occurrence, planned: PlannedOccurrence) -> Occurrence:
@@ -430,22 +436,20 @@ class Unit:
     async def add_job(
         self, kind: JobKind, meeting_id: str, occurrence_id: int, due: datetime
     ) -> None:
-        """Plan a job of `kind` for the occurrence, unless it has one (done or not) already."""
+        """Plan a job of `kind` for the occurrence, unless it has one (done or not) already:
+        one INSERT that skips it then, so two processes never plan it twice."""
         session = await self._open()
-        exists = select(JobRow.id).where(
-            JobRow.kind == kind.value, JobRow.occurrence_id == occurrence_id
-        )
-        if (await session.execute(exists)).first() is None:
-            session.add(
-                JobRow(
-                    kind=kind.value,
-                    meeting_id=meeting_id,
-                    occurrence_id=occurrence_id,
-                    due_at=due,
-                    attempts=0,
-                )
+        await session.execute(
+            insert(session.get_bind().dialect, JobRow)
+            .values(
+                kind=kind.value,
+                meeting_id=meeting_id,
+                occurrence_id=occurrence_id,
+                due_at=due,
+                attempts=0,
             )
-            await session.flush()
+            .on_conflict_do_nothing(index_elements=[JobRow.kind, JobRow.occurrence_id])
+        )
 
     async def again(self, job: Job, due: datetime) -> None:
         """A job that repeats (a poll) is due again at `due`, with fresh attempts, if
