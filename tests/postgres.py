@@ -19,7 +19,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 #: set to 1 to run without PostgreSQL (its tests are then skipped); `make test` never does
 SKIP_VARIABLE = "MEETBOT_SKIP_POSTGRES"
@@ -57,20 +58,21 @@ class PostgresServer:
     _bin: Path = field(default_factory=binaries)
     _databases: int = 0
 
-    @property
-    def _as(self) -> list[str]:
-        """The command prefix that runs a PostgreSQL program as a user it accepts."""
-        return ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    def _run(self, program: str, *args: str, check: bool = True) -> int:
+        """Run a PostgreSQL program, as a user it accepts (not root); its exit status."""
+        prefix = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(  # noqa: S603 - our own arguments, to PostgreSQL's own programs
+            [*prefix, str(self._bin / program), *args], check=check, capture_output=True
+        )
+        return done.returncode
 
     def start(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.folder, "nobody")
         data = self.folder / "data"
-        subprocess.run(
-            [*self._as, str(self._bin / "initdb"), "-D", str(data), "-U", "postgres"]
-            + ["-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
-            check=True,
-            capture_output=True,
+        self._run(
+            *("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+            *("--no-sync", "--no-instructions"),
         )
         options = (
             f"-h 127.0.0.1 -k {self.folder} -F -c max_connections=300 "
@@ -78,24 +80,20 @@ class PostgresServer:
         )
         for _attempt in range(5):  # the port was free a moment ago; someone may take it
             self.port = free_port()
-            started = subprocess.run(
-                [*self._as, str(self._bin / "pg_ctl"), "-D", str(data), "-w", "-t", "30"]
-                + ["-l", str(self.folder / "log"), "-o", f"{options} -p {self.port}", "start"],
+            log = str(self.folder / "log")
+            started = self._run(
+                *("pg_ctl", "-D", str(data), "-w", "-t", "30", "-l", log),
+                *("-o", f"{options} -p {self.port}", "start"),
                 check=False,
-                capture_output=True,
             )
-            if started.returncode == 0:
+            if started == 0:
                 return
         log = (self.folder / "log").read_text(errors="replace")[-2000:]
         raise RuntimeError(f"PostgreSQL did not start:\n{log}")
 
     def stop(self) -> None:
-        subprocess.run(
-            [*self._as, str(self._bin / "pg_ctl"), "-D", str(self.folder / "data")]
-            + ["-m", "immediate", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        data = str(self.folder / "data")
+        self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -106,14 +104,13 @@ class PostgresServer:
         as a database of its own, in a few milliseconds instead of a second."""
         self._databases += 1
         name = f"store{self._databases}"
-        connection = await asyncpg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", database="postgres"
-        )
+        engine = create_async_engine(self.url(), isolation_level="AUTOCOMMIT")
         try:
-            await connection.execute(f"CREATE ROLE {name} LOGIN")
-            await connection.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+            async with engine.connect() as connection:
+                await connection.execute(text(f"CREATE ROLE {name} LOGIN"))
+                await connection.execute(text(f"CREATE SCHEMA {name} AUTHORIZATION {name}"))
         finally:
-            await connection.close()
+            await engine.dispose()
         return f"postgresql+asyncpg://{name}@127.0.0.1:{self.port}/postgres"
 
 
