@@ -3,7 +3,8 @@
 Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
 simulators, no config needed), `console` (the terminal chat against configured providers),
 `simulate` (the three provider simulators on loopback), `check` (load a config and prove each
-configured provider answers with working credentials), `slack-manifest` and `discord-invite`.
+configured provider answers with working credentials), `migrate` (bring the store's layout up
+to date), `slack-manifest` and `discord-invite`.
 Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
@@ -29,6 +30,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging, redact_secrets
 from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
+from commands.store import migrate as store_migrations
 from providers.base import ProviderError
 
 DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
@@ -94,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a config file and ask every configured provider if it answers"
     )
     check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
+    migrate_parser = commands.add_parser(
+        "migrate", help="bring the store (storage.url) to this meetbot's layout, and say how"
+    )
+    migrate_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
     return parser
 
 
@@ -156,6 +163,21 @@ async def run(args: argparse.Namespace) -> int:
     except (ValueError, StoreError) as error:
         print(f"meetbot run: {error}", file=sys.stderr)
         return 2
+
+
+async def migrate(args: argparse.Namespace) -> int:
+    """What `meetbot run` does at its start, alone: for a deploy step before the replicas."""
+    config = _config(args.config, "migrate")
+    if config is None:
+        return 2
+    url = config.storage.url
+    try:
+        migration = await store_migrations.migrate(url)
+    except StoreError as error:
+        print(f"meetbot migrate: {error}", file=sys.stderr)
+        return 2
+    print(f"{store_migrations.shown(url)}: {migration.describe()}")
+    return 0
 
 
 async def slack_manifest(args: argparse.Namespace) -> int:
@@ -243,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "console": console,
         "demo": demo,
         "run": run,
+        "migrate": migrate,
         "slack-manifest": slack_manifest,
         "discord-invite": discord_invite,
     }
