@@ -4,7 +4,10 @@ Scriptable: `errors[method] = "not_in_channel"` answers ok=false; `rate_limit[me
 answers the next n calls with 429 and Retry-After: 0, `rate_limit_channels[channel] = n` the
 next n posts to that channel; `users` holds users.info records;
 `groups` the user groups. `calls` lists (method, params) in order; `wait_until` waits for a
-condition on them (each request wakes it), bounded by a timeout.
+condition on them (each request wakes it), bounded by a timeout. `hold()` keeps every post
+that arrives waiting, unanswered and not yet recorded (`held` counts them), until `release()`:
+a post whose client went away meanwhile (a process killed) is dropped, as a post that never
+reached Slack.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class FakeSlack:
     socket_url: str | None = None
     envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    held: int = 0  # posts waiting now
+    _holding: asyncio.Event | None = None
     _ts: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -66,6 +71,18 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def hold(self) -> None:
+        self._holding = asyncio.Event()
+
+    def release(self) -> None:
+        if self._holding is not None:
+            self._holding.set()
+        self._holding = None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -120,6 +137,14 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        holding = self._holding
+        if method == "chat.postMessage" and holding is not None:
+            self.held += 1
+            await self._notify()
+            await holding.wait()
+            self.held -= 1
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # its client is gone: never posted
         peer = request.transport.get_extra_info("peername") if request.transport else None
         await self._record(Call(method, params, request.headers.get("Authorization"), peer))
         channel = str(params.get("channel"))
