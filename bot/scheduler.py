@@ -144,6 +144,11 @@ class JobLoop:
         async with self._gate:
             try:
                 return await self.run_job(job)
+            except JobLost:
+                log.info(
+                    "job %s was taken over by another worker; its effects were not kept", job.id
+                )
+                return False
             except StoreError as error:
                 # The store's message says what failed: one line, no traceback.
                 log.error(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
 from commands.store.cards import add_cards
 from commands.store.dialects import insert
-from commands.store.errors import FAILURES, failed, guarded
+from commands.store.errors import failed, guarded
 from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import (
     CardRef,
@@ -205,7 +205,7 @@ class TimelineTables(StoreBase):
                 if self._turns.mine()
                 else [await self._finishes(alone)]
             )
-        except FAILURES as error:  # the commit, or a write made straight on the session
+        except SQLAlchemyError as error:  # the commit, or a write made straight on a session
             raise failed("a unit", error) from error
         if not done:
             raise JobLost(f"job {alone.job_id} was taken over by another worker")

@@ -190,7 +190,11 @@ async def test_two_replicas_post_each_reminder_once_and_outlive_a_kill_9(rig):
     victim = next(p for p in replicas.processes if p.pid in holders)
     survivor = next(p for p in replicas.processes if p is not victim)
     victims_jobs = {job.meeting_id for job in claimed if pid_of(job.claimed_by) == victim.pid}
-    lease_ends = max(job.claimed_until for job in claimed if job.meeting_id in victims_jobs)
+    lease_ends = max(
+        job.claimed_until
+        for job in claimed
+        if job.meeting_id in victims_jobs and job.claimed_until is not None
+    )
     victim.send_signal(signal.SIGKILL)
     await victim.wait()
     fake.release()
