@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: setup demo simulate test lint typecheck layers pytest bench clean
+SUDO    = $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: setup postgres demo simulate test lint typecheck layers pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The store's tests run on SQLite and on a PostgreSQL server they start themselves (initdb,
+# pg_ctl): those come from Debian's `postgresql`, installed here when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || { \
+	  echo "installing PostgreSQL (Debian package postgresql) for the tests"; \
+	  $(SUDO) apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    postgresql >/dev/null; }
 
 demo: setup
 	$(BIN)/meetbot demo
@@ -30,7 +41,7 @@ typecheck: setup
 layers: setup
 	$(BIN)/lint-imports
 
-pytest: setup
+pytest: setup postgres
 	$(BIN)/pytest
 
 test: lint typecheck layers pytest

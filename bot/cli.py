@@ -3,9 +3,10 @@
 Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
 simulators, no config needed), `console` (the terminal chat against configured providers),
 `simulate` (the three provider simulators on loopback), `check` (load a config and prove each
-configured provider answers with working credentials), `slack-manifest` and `discord-invite`.
-`--log-level` and `--log-format` may stand before or after the subcommand; without them,
-`MEETBOT_LOG_LEVEL` and `MEETBOT_LOG_FORMAT` give the defaults (WARNING, text).
+configured provider answers with working credentials), `migrate` (bring the store's layout up
+to date), `slack-manifest` and `discord-invite`. `--log-level` and `--log-format` may stand
+before or after the subcommand; without them, `MEETBOT_LOG_LEVEL` and `MEETBOT_LOG_FORMAT` give
+the defaults (WARNING, text).
 Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
@@ -31,6 +32,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, configure_logging, redact_secrets
 from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
+from commands.store import migrate as store_migrations
 from providers.base import ProviderError
 
 DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
@@ -92,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a config file and ask every configured provider if it answers"
     )
     check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
+    migrate_parser = commands.add_parser(
+        "migrate", help="bring the store (storage.url) to this meetbot's layout, and say how"
+    )
+    migrate_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+
     for subcommand in commands.choices.values():
         add_logging_options(subcommand)
     return parser
@@ -189,6 +197,21 @@ async def run(args: argparse.Namespace) -> int:
         return 2
 
 
+async def migrate(args: argparse.Namespace) -> int:
+    """What `meetbot run` does at its start, alone: for a deploy step before the replicas."""
+    config = _config(args.config, "migrate")
+    if config is None:
+        return 2
+    url = config.storage.url
+    try:
+        migration = await store_migrations.migrate(url)
+    except StoreError as error:
+        print(f"meetbot migrate: {error}", file=sys.stderr)
+        return 2
+    print(f"{store_migrations.shown(url)}: {migration.describe()}")
+    return 0
+
+
 async def slack_manifest(args: argparse.Namespace) -> int:
     socket_mode, path, command = True, "/slack/events", "/meet"
     if args.config:
@@ -275,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "console": console,
         "demo": demo,
         "run": run,
+        "migrate": migrate,
         "slack-manifest": slack_manifest,
         "discord-invite": discord_invite,
     }

@@ -175,6 +175,13 @@ class StorageConfig(_Section):
     url: str = "sqlite:///meetbot.db"
 
 
+class SchedulerConfig(_Section):
+    # How long a replica holds the jobs it claimed (reminders, openings, ends, polls): one that
+    # dies holding some leaves them to the others this long after. Longer than a job takes
+    # (a post, a provider call), or a slow one may be done twice.
+    lease_seconds: float = Field(default=120, ge=1, le=3600)
+
+
 class RemindersConfig(_Section):
     # Minutes before a scheduled meeting's start to post its reminder when /meet create has no
     # --remind; 0 posts none unless asked.
@@ -213,6 +220,7 @@ class Config(_Section):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
     attendance: AttendanceConfig = Field(default_factory=AttendanceConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
     roles: RolePolicyConfig = Field(default_factory=RolePolicyConfig)
@@ -224,6 +232,7 @@ class Config(_Section):
         "reminders",
         "recordings",
         "attendance",
+        "scheduler",
         "roles",
         "tenants",
         mode="before",
@@ -259,8 +268,11 @@ class Config(_Section):
         return self.discord.events or any(o.discord_events for o in self.tenants.values())
 
     def secrets(self) -> list[str]:
-        """The value of every secret in the configuration, for the log's redactor."""
-        return [value.get_secret_value() for value in _secret_values(self)]
+        """The value of every secret in the configuration, for the log's redactor (and the
+        password in storage.url, if it has one)."""
+        found = [value.get_secret_value() for value in _secret_values(self)]
+        password = _url_password(self.storage.url)
+        return [*found, password] if password else found
 
     def model_post_init(self, _context: Any) -> None:
         configured = self.providers.configured()
@@ -276,6 +288,13 @@ class Config(_Section):
                 f"slack.port is {slack.port} and server.port {port}: with the server on, "
                 "Slack's endpoint is served on server.port; remove slack.port"
             )
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def _secret_values(model: BaseModel) -> list[SecretStr]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from adapters.discord import DiscordAdapter, EventMirror, use_api_base
 from adapters.slack import SlackAdapter
@@ -35,6 +38,12 @@ log = logging.getLogger("meetbot")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    """Who holds a job this process claimed, as the store shows it: host and process id (to
+    tell replicas apart) and a random part (two containers may both be process 1)."""
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 async def _finish(task: asyncio.Task[None], stop: asyncio.Event) -> None:
@@ -173,6 +182,8 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             watch=MeetingWatch(service, service.policy),
             lookahead=LOOKAHEAD,  # the real clock: reminders are prepared before their time
             telemetry=metrics,
+            worker=worker_name(),
+            lease=timedelta(seconds=config.scheduler.lease_seconds),
         )
         service.nudge = scheduler.nudge
         if inbound is not None:

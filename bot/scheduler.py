@@ -32,7 +32,7 @@ from typing import Protocol, runtime_checkable
 from commands.model import Meeting, Platform
 from commands.replies import Reply
 from commands.schedule.jobs import JobHandlers, Outcome, Post
-from commands.store import Job, JobKind, JobLost
+from commands.store import Job, JobKind, JobLost, StoreError
 from commands.store.timeline import CLAIM_BATCH
 from commands.telemetry import NO_TELEMETRY, Telemetry
 from commands.watch import MeetingWatch
@@ -160,6 +160,18 @@ class JobLoop:
         async with self._gate:
             try:
                 return await self.run_job(job)
+            except JobLost:
+                log.info(
+                    "job %s was taken over by another worker; its effects were not kept", job.id
+                )
+                return False
+            except StoreError as error:
+                # The store's message says what failed: one line, no traceback.
+                log.error(
+                    "job %s (%s of meeting %s) failed: %s", job.id, job.kind, job.meeting_id, error
+                )
+                await self._retry_quietly(job, "the store failed")
+                return False
             except Exception:
                 # One failed job must not stop the others; it is tried again after backoff.
                 log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
@@ -278,6 +290,12 @@ class JobLoop:
         """Show the post; answers where a new card of the meeting went (to follow its state)."""
         return await show(self.announcers[post.meeting.tenant.platform], post)
 
+    async def _retry_quietly(self, job: Job, reason: str) -> None:
+        """Retry the job if the store lets us; if not, its lease runs out and it is claimed
+        again then (by this process or another)."""
+        with contextlib.suppress(StoreError):
+            await self._retry(job, reason)
+
     async def _retry(self, job: Job, reason: str) -> None:
         now = self.clock()
         self.telemetry.job_failed(job.kind, final=job.attempts >= MAX_ATTEMPTS)
@@ -327,8 +345,12 @@ class JobLoop:
                 pause = await self._pause()
                 if not done:
                     pause = max(pause, MIN_PAUSE)  # never spin on a job that cannot run yet
+            except StoreError as error:
+                # A database hiccup (a restart, a failover): one line; the next round retries.
+                log.error("scheduler round failed: %s", error)
+                pause = self.interval
             except Exception:
-                # The loop must outlive a bad round (a database hiccup); the next tick retries.
+                # The loop must outlive a bad round; the next tick retries.
                 log.exception("scheduler round failed")
                 pause = self.interval
             stopping = asyncio.ensure_future(stop.wait())

@@ -24,6 +24,7 @@ from commands.replies import ButtonAction, Reply, Visibility
 from commands.requestid import ensure_request
 from commands.service import MeetingService
 from commands.spec import SUBCOMMANDS
+from commands.store import StoreError
 from commands.telemetry import NO_TELEMETRY, CommandOutcome, Telemetry
 from commands.userzones import with_own_zone
 from providers.base import ProviderError
@@ -171,6 +172,13 @@ class CommandRouter:
             return _private(str(error))
         if isinstance(error, ProviderError):
             return _private(provider_message(error, request_id))
+        if isinstance(error, StoreError):
+            # Its message names the failing call, never SQL or data: one line is enough.
+            log.error("request %s failed for %s: %s", request_id, user.key, error)
+            return _private(
+                f"I could not reach my records just now (reference {request_id}). "
+                "Please try again in a moment; an admin can look it up in the logs."
+            )
         log.exception(
             "request %s failed for %s in %s", request_id, user.key, where.tenant.key, exc_info=error
         )

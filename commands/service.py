@@ -258,10 +258,15 @@ class MeetingService:
             first = planned(meeting.schedule, request.start, now)
         try:
             await self.store.add_meeting(meeting, first)
-        except StoreError:
+        except StoreError as error:
             # The provider has the room but we could not record it: take it back, so no
             # meeting exists that nobody can find, join or end from chat.
-            log.exception("meeting %s could not be recorded; removing it from %s", meeting_id, name)
+            log.error(
+                "meeting %s could not be recorded (%s); removing it from %s",
+                meeting_id,
+                error,
+                name,
+            )
             await self._discard(provider, room)
             raise CommandError(
                 f"{request.title} could not be saved, so it was not created. Please try again; "

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commands.store.dialects import insert
 from commands.store.records import CardRef, StoreBase
 from commands.store.schema import CardRow, MeetingRow
 
@@ -52,10 +51,8 @@ async def add_cards(session: AsyncSession, cards: Sequence[CardRef]) -> None:
     rows = [{"meeting_id": c.meeting_id, "ref": c.ref} for c in cards if c.meeting_id in live]
     if not rows:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    upsert = postgresql_insert if postgres else sqlite_insert
     statement = (
-        upsert(CardRow)
+        insert(session.get_bind().dialect, CardRow)
         .values(rows)
         .on_conflict_do_nothing(index_elements=[CardRow.meeting_id, CardRow.ref])
     )

@@ -8,10 +8,11 @@ from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Tenant
+from commands.store.dialects import insert
 from commands.store.records import AttendanceEntry, JoinLogEntry, SessionEntry, StoreBase
 from commands.store.schema import (
     AttendanceRow,
@@ -34,14 +35,18 @@ class HistoryTables(StoreBase):
     async def end_session(
         self, meeting_id: str, session_id: str, ended_at: datetime, attendee_count: int | None
     ) -> None:
-        async with self._write() as session:
-            query = select(SessionRow).where(
-                SessionRow.meeting_id == meeting_id, SessionRow.session_id == session_id
+        # One conditional UPDATE: of two processes ending it, the first one's end is kept.
+        query = (
+            update(SessionRow)
+            .where(
+                SessionRow.meeting_id == meeting_id,
+                SessionRow.session_id == session_id,
+                SessionRow.ended_at.is_(None),
             )
-            for row in (await session.scalars(query)).all():
-                if row.ended_at is None:
-                    row.ended_at = ended_at
-                    row.attendee_count = attendee_count
+            .values(ended_at=ended_at, attendee_count=attendee_count)
+        )
+        async with self._write() as session:
+            await session.execute(query)
 
     async def sessions(self, tenant: Tenant, meeting_id: str) -> list[SessionEntry]:
         query = (
@@ -89,13 +94,20 @@ class HistoryTables(StoreBase):
     async def remove_people(
         self, meeting_id: str, user_keys: Collection[str], *, by: str, at: datetime
     ) -> None:
-        """Take these people out of the meeting (again is fine)."""
+        """Take these people out of the meeting (again is fine: the first removal is kept)."""
+        rows = [
+            {"meeting_id": meeting_id, "user_key": key, "removed_by": by, "at": at}
+            for key in dict.fromkeys(user_keys)
+        ]
+        if not rows:
+            return
+        statement = (
+            insert(self._engine.dialect, RemovalRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[RemovalRow.meeting_id, RemovalRow.user_key])
+        )
         async with self._write() as session:
-            for key in user_keys:
-                if await session.get(RemovalRow, (meeting_id, key)) is None:
-                    session.add(
-                        RemovalRow(meeting_id=meeting_id, user_key=key, removed_by=by, at=at)
-                    )
+            await session.execute(statement)
 
     async def is_removed(self, meeting_id: str, user_key: str) -> bool:
         async with self._sessions() as session:
@@ -157,39 +169,46 @@ async def record_seen(
     sampled: bool = False,
 ) -> None:
     """Write who was seen at `at` (first seen: the provider's join time where it gives one);
-    `sampled` also records `at` as the session's last sample."""
-    people = {attendee.user_id or f"name:{attendee.name}": attendee for attendee in attendees}
-    rows: dict[str, AttendanceRow] = {}
-    if people:
-        query = select(AttendanceRow).where(
-            AttendanceRow.meeting_id == meeting_id,
-            AttendanceRow.session_id == session_id,
-            AttendanceRow.person.in_(list(people)),
+    `sampled` also records `at` as the session's last sample. One INSERT ... ON CONFLICT DO
+    UPDATE each: two processes sampling the same session at once (replicas) each keep the
+    person once, and never fail on the unique key."""
+    rows: dict[str, dict[str, object]] = {}
+    for attendee in attendees:
+        person = attendee.user_id or f"name:{attendee.name}"
+        rows.setdefault(
+            person,
+            {
+                "meeting_id": meeting_id,
+                "session_id": session_id,
+                "person": person,
+                "name": attendee.name,
+                "role": attendee.role.value if attendee.role else None,
+                "first_seen": attendee.joined_at or at,
+                "last_seen": at,
+            },
         )
-        rows = {row.person: row for row in (await session.scalars(query)).all()}
-    for person, attendee in people.items():
-        row = rows.get(person)
-        if row is None:
-            session.add(
-                AttendanceRow(
-                    meeting_id=meeting_id,
-                    session_id=session_id,
-                    person=person,
-                    name=attendee.name,
-                    role=attendee.role.value if attendee.role else None,
-                    first_seen=attendee.joined_at or at,
-                    last_seen=at,
-                )
-            )
-        else:
-            row.last_seen = max(row.last_seen, at)
+    dialect = session.get_bind().dialect
+    batch = list(rows.values())
+    for start in range(0, len(batch), 500):  # within the parameters of one statement
+        statement = insert(dialect, AttendanceRow).values(batch[start : start + 500])
+        statement = statement.on_conflict_do_update(
+            index_elements=[
+                AttendanceRow.meeting_id,
+                AttendanceRow.session_id,
+                AttendanceRow.person,
+            ],
+            set_={"last_seen": statement.excluded.last_seen},
+        )
+        await session.execute(statement)
     if sampled:
-        key = sample_key(meeting_id, session_id)
-        value = await session.get(ValueRow, key)
-        if value is None:
-            session.add(ValueRow(key=key, value=at.isoformat()))
-        else:
-            value.value = at.isoformat()
+        mark = insert(dialect, ValueRow).values(
+            key=sample_key(meeting_id, session_id), value=at.isoformat()
+        )
+        await session.execute(
+            mark.on_conflict_do_update(
+                index_elements=[ValueRow.key], set_={"value": mark.excluded.value}
+            )
+        )
 
 
 def _entry(row: AttendanceRow) -> AttendanceEntry:

@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from commands.store.dialects import insert
 from commands.store.records import StoreBase, StoreError
 from commands.store.schema import RecordingPostRow, ValueRow
 
@@ -40,10 +39,9 @@ class RecordingTables(StoreBase):
     ) -> int | None:
         """The claim's id if `poster` holds it now (new, its own again, or taken over after
         its lease ran out); None when it is posted already or another poster holds it."""
-        upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         values = {"claimed_by": poster, "claimed_until": now + lease}
-        insert = (
-            upsert(RecordingPostRow)
+        claim = (
+            insert(self._engine.dialect, RecordingPostRow)
             .values(meeting_id=meeting_id, recording_id=recording_id, **values)
             .on_conflict_do_nothing(
                 index_elements=[RecordingPostRow.meeting_id, RecordingPostRow.recording_id]
@@ -69,7 +67,7 @@ class RecordingTables(StoreBase):
             async with self._write() as session:
                 if await session.get(ValueRow, legacy_key(meeting_id, recording_id)):
                     return None  # posted by a bot of the layout before this table
-                claimed = (await session.scalars(insert)).first()
+                claimed = (await session.scalars(claim)).first()
                 if claimed is None:
                     claimed = (await session.scalars(take_over)).first()
                 return claimed

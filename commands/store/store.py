@@ -2,9 +2,11 @@
 
 Every read of a meeting takes its `Tenant`: there is no way to fetch a meeting without saying
 whose it is, so one workspace can never see another's. SQLite runs in WAL mode with a busy
-timeout, so a class of 300 logging their joins at once waits briefly instead of failing. The
-tables come in groups, one module each (`meetings`, `history`, `upkeep`); this module opens the
-store and checks its layout.
+timeout, so a class of 300 logging their joins at once waits briefly instead of failing;
+PostgreSQL (`postgresql+asyncpg://`) is the store several replicas share. The tables come in
+groups, one module each (`meetings`, `history`, `upkeep`); this module opens the store, after
+bringing its layout up to date (`commands.store.migrate`). Every database failure leaves a
+public call as a `StoreError` (`commands.store.errors`).
 """
 
 from __future__ import annotations
@@ -13,36 +15,25 @@ from pathlib import Path
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from commands.store.batching import Batch
 from commands.store.cards import CardTables
+from commands.store.errors import guarded
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
+from commands.store.migrate import async_url, migrate, shown
 from commands.store.recordings import RecordingTables
 from commands.store.records import StoreError
-from commands.store.schema import Base, ValueRow
 from commands.store.timeline import TimelineTables
-from commands.store.upgrade import upgrade_1_to_2, upgrade_2_to_3
 from commands.store.upkeep import UpkeepTables
 from commands.store.writing import WriteTurns
 
 __all__ = ["MeetingStore", "StoreError", "async_url"]
 
-# The layout of the tables; raised whenever a change needs existing stores to be converted.
-SCHEMA_VERSION = 3
-SCHEMA_KEY = "meetbot.schema_version"
 
-
-def async_url(url: str) -> str:
-    """`sqlite:///x.db` (as configured) -> `sqlite+aiosqlite:///x.db`; others pass through."""
-    if url.startswith("sqlite://"):
-        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
-    return url
-
-
+@guarded
 class MeetingStore(
     MeetingTables, CardTables, TimelineTables, HistoryTables, UpkeepTables, RecordingTables
 ):
@@ -59,50 +50,20 @@ class MeetingStore(
         self._card_writes = Batch(self._write_cards)
 
     @classmethod
-    async def open(cls, url: str) -> MeetingStore:
+    async def open(cls, url: str, *, migrated: bool = False) -> MeetingStore:
+        """The store at `url`, its layout first brought up to date (unless `migrated` says
+        that was done): a store of an older layout is upgraded, one of a newer refused."""
         _check_sqlite_folder(url)
-        # Parameters hold meeting passwords and host links: never in a log line or an error.
-        engine = create_async_engine(async_url(url), hide_parameters=True)
+        if not migrated:
+            await migrate(url)
+        try:
+            # Parameters hold meeting passwords and host links: never in a log line or error.
+            engine = create_async_engine(async_url(url), hide_parameters=True)
+        except Exception as error:  # a URL SQLAlchemy cannot use (an unknown driver)
+            raise StoreError(f"cannot open the store at {shown(url)}: {error}") from None
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.create_all)
-        except SQLAlchemyError as error:
-            await engine.dispose()
-            raise StoreError(f"cannot open the store at {url}: {type(error).__name__}") from error
-        store = cls(engine)
-        try:
-            await store._check_schema(url)
-        except BaseException:
-            await engine.dispose()
-            raise
-        return store
-
-    async def _check_schema(self, url: str) -> None:
-        # create_all adds missing tables but never changes existing ones: a store written by
-        # another layout must stop the bot with a clear word, not fail on the first query.
-        found = await self.get_value(SCHEMA_KEY)
-        if found is None:
-            await self.set_value(SCHEMA_KEY, str(SCHEMA_VERSION))
-            return
-        steps = {"1": (upgrade_1_to_2, "2"), "2": (upgrade_2_to_3, "3")}
-        if found not in steps and found != str(SCHEMA_VERSION):
-            raise StoreError(
-                f"the store at {url} has layout version {found}, and this meetbot reads "
-                f"version {SCHEMA_VERSION}; use the meetbot release that wrote it, or a new "
-                "storage.url"
-            )
-        # Each step in the same transaction as the version it reaches: a step that fails
-        # leaves the store as it was. (create_all above already added the new tables.)
-        while found in steps:
-            step, reached = steps[found]
-            async with self._write() as session:
-                await step(session)
-                row = await session.get(ValueRow, SCHEMA_KEY)
-                assert row is not None
-                row.value = reached
-            found = reached
+        return cls(engine)
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -111,12 +72,19 @@ class MeetingStore(
         """Another handle on this same database, with a connection pool of its own: for a write
         on a deadline (a Slack ack waits for its claim) that must not queue for a connection
         behind a burst of other work. The caller closes it."""
-        return await MeetingStore.open(self._engine.url.render_as_string(hide_password=False))
+        url = self._engine.url.render_as_string(hide_password=False)
+        return await MeetingStore.open(url, migrated=True)
 
 
 def _check_sqlite_folder(url: str) -> None:
     """A SQLite file needs an existing folder; say so before any connection is tried."""
-    parsed = make_url(async_url(url))
+    try:
+        parsed = make_url(async_url(url))
+    except Exception:
+        raise StoreError(
+            f"cannot open the store: {shown(url)} is not a database URL "
+            "(e.g. sqlite:///meetbot.db or postgresql+asyncpg://user:password@host/db)"
+        ) from None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     folder = Path(parsed.database).expanduser().resolve().parent
@@ -126,11 +94,12 @@ def _check_sqlite_folder(url: str) -> None:
 
 def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
-    # WAL lets readers run beside the one writer; the busy timeout makes concurrent writers
-    # wait their turn (a burst of joins) instead of failing with "database is locked".
+    # The busy timeout first: even switching to WAL waits for another process's lock.
+    # It makes concurrent writers wait their turn (a burst of joins) instead of failing with
+    # "database is locked"; WAL lets readers run beside the one writer.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

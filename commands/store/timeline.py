@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Occurrence, OccurrenceState, Tenant
 from commands.store.cards import add_cards
+from commands.store.dialects import insert
+from commands.store.errors import failed, guarded
 from commands.store.history import record_seen
 from commands.store.meetings import meeting_columns, update_if
 from commands.store.records import (
@@ -189,22 +191,26 @@ class TimelineTables(StoreBase):
         """One transaction for a handler's effects and its job's end: all or nothing. It is
         begun by the unit's first write; a unit that only finishes its job (a reminder's
         record) is finished together with the others of that moment, in one statement."""
-        async with AsyncExitStack() as stack:
+        try:
+            async with AsyncExitStack() as stack:
 
-            async def begin() -> AsyncSession:
-                return await stack.enter_async_context(self._write())
+                async def begin() -> AsyncSession:
+                    return await stack.enter_async_context(self._write())
 
-            unit = Unit(begin=begin)
-            yield unit
-            alone = unit.lone_finish()
-        if alone is None:
-            return
-        # Inside this task's own write (a unit in a unit) the batch would wait for it forever.
-        [done] = (
-            await self._finish_jobs([alone])
-            if self._turns.mine()
-            else [await self._finishes(alone)]
-        )
+                unit = Unit(begin=begin)
+                yield unit
+                alone = unit.lone_finish()
+            if alone is None:
+                return
+            # Inside this task's own write (a unit in a unit) the batch would wait for it
+            # forever.
+            [done] = (
+                await self._finish_jobs([alone])
+                if self._turns.mine()
+                else [await self._finishes(alone)]
+            )
+        except SQLAlchemyError as error:  # the commit, or a write made straight on a session
+            raise failed("a unit", error) from error
         if not done:
             raise JobLost(f"job {alone.job_id} was taken over by another worker")
 
@@ -243,6 +249,7 @@ class TimelineTables(StoreBase):
         return answers
 
 
+@guarded
 class Unit:
     """The writes a job handler (or a command that changes an occurrence) makes together:
     in `session`, or (from `store.unit()`) in a transaction begun by its first write."""
@@ -294,29 +301,28 @@ class Unit:
     async def add_occurrence(
         self, meeting_id: str, planned: PlannedOccurrence
     ) -> Occurrence | None:
-        """Record an occurrence and its jobs; None (and nothing written) if that slot exists."""
+        """Record an occurrence and its jobs; None (and nothing written) if that slot exists.
+        One INSERT that skips a slot already there: of two processes planning the same slot
+        (two replicas opening a series), exactly one plans it, and the other's unit goes on."""
         session = await self._open()
-        exists = select(OccurrenceRow.id).where(
-            OccurrenceRow.meeting_id == meeting_id, OccurrenceRow.starts_at == planned.starts_at
-        )
-        if (await session.execute(exists)).first() is not None:
-            return None
-        row = OccurrenceRow(
-            meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
-        )
-        session.add(row)
-        await session.flush()
-        for kind, due in planned.jobs:
-            session.add(
-                JobRow(
-                    kind=kind.value,
-                    meeting_id=meeting_id,
-                    occurrence_id=row.id,
-                    due_at=due,
-                    attempts=0,
+        row_id = (
+            await session.scalars(
+                insert(session.get_bind().dialect, OccurrenceRow)
+                .values(
+                    meeting_id=meeting_id, starts_at=planned.starts_at, state=planned.state.value
                 )
+                .on_conflict_do_nothing(
+                    index_elements=[OccurrenceRow.meeting_id, OccurrenceRow.starts_at]
+                )
+                .returning(OccurrenceRow.id)
             )
-        await session.flush()
+        ).first()
+        if row_id is None:
+            return None
+        row = await session.get(OccurrenceRow, row_id)
+        assert row is not None
+        for kind, due in planned.jobs:
+            await self.add_job(kind, meeting_id, row_id, due)
         return occurrence_of(row)
 
     async def replan(self, occurrence: Occurrence, planned: PlannedOccurrence) -> Occurrence:
@@ -431,29 +437,50 @@ class Unit:
             )
         )
 
+    async def add_job(
+        self, kind: JobKind, meeting_id: str, occurrence_id: int, due: datetime
+    ) -> None:
+        """Plan a job of `kind` for the occurrence, unless it has one (done or not) already:
+        one INSERT that skips it then, so two processes never plan it twice."""
+        session = await self._open()
+        await session.execute(
+            insert(session.get_bind().dialect, JobRow)
+            .values(
+                kind=kind.value,
+                meeting_id=meeting_id,
+                occurrence_id=occurrence_id,
+                due_at=due,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=[JobRow.kind, JobRow.occurrence_id])
+        )
+
     async def plan_job(
         self, meeting_id: str, occurrence_id: int, kind: JobKind, due: datetime
     ) -> None:
         """Plan the occurrence's job of `kind` at `due`; one already pending stays as it is,
-        one done is armed again (an occurrence has one job of a kind)."""
+        one done is armed again (an occurrence has one job of a kind). One statement, so two
+        processes planning it at once plan it once."""
         session = await self._open()
-        query = select(JobRow).where(
-            JobRow.occurrence_id == occurrence_id, JobRow.kind == kind.value
+        statement = insert(session.get_bind().dialect, JobRow).values(
+            kind=kind.value,
+            meeting_id=meeting_id,
+            occurrence_id=occurrence_id,
+            due_at=due,
+            attempts=0,
         )
-        row = (await session.scalars(query)).first()
-        if row is None:
-            session.add(
-                JobRow(
-                    kind=kind.value,
-                    meeting_id=meeting_id,
-                    occurrence_id=occurrence_id,
-                    due_at=due,
-                    attempts=0,
-                )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[JobRow.kind, JobRow.occurrence_id],
+                set_={
+                    "due_at": statement.excluded.due_at,
+                    "done_at": None,
+                    "attempts": 0,
+                    "last_error": None,
+                },
+                where=JobRow.done_at.is_not(None),
             )
-        elif row.done_at is not None:
-            row.due_at, row.done_at, row.attempts, row.last_error = due, None, 0, None
-        await session.flush()
+        )
 
     async def again(self, job: Job, due: datetime) -> None:
         """Instead of finishing `job`, arm it again for `due` (a job that recurs while its

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from commands.store.dialects import insert
 from commands.store.records import StoreBase, StoreError
 from commands.store.schema import (
+    Base,
     DmChannelRow,
     SeenRequestRow,
     UserZoneRow,
@@ -29,12 +29,8 @@ class UpkeepTables(StoreBase):
             return row.channel_id if row is not None else None
 
     async def remember_dm_channel(self, user_key: str, channel_id: str, at: datetime) -> None:
-        async with self._write() as session:
-            row = await session.get(DmChannelRow, user_key)
-            if row is None:
-                session.add(DmChannelRow(user_key=user_key, channel_id=channel_id, updated_at=at))
-            else:
-                row.channel_id, row.updated_at = channel_id, at
+        values = {"channel_id": channel_id, "updated_at": at}
+        await self._put(DmChannelRow, {"user_key": user_key}, values)
 
     # -- small values ------------------------------------------------------------------------
 
@@ -44,16 +40,11 @@ class UpkeepTables(StoreBase):
             return row.value if row is not None else None
 
     async def set_value(self, key: str, value: str) -> None:
-        async with self._write() as session:
-            row = await session.get(ValueRow, key)
-            if row is None:
-                session.add(ValueRow(key=key, value=value))
-            else:
-                row.value = value
+        await self._put(ValueRow, {"key": key}, {"value": value})
 
     async def delete_value(self, key: str) -> None:
         """Forget a value (nothing happens when there is none)."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(delete(ValueRow).where(ValueRow.key == key))
 
     # -- replay guard: inbound requests already acted on ---------------------------------------
@@ -67,11 +58,10 @@ class UpkeepTables(StoreBase):
             return set()
         rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
         # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
-        upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         try:
             async with self._write() as session:
                 statement = (
-                    upsert(SeenRequestRow)
+                    insert(self._engine.dialect, SeenRequestRow)
                     .values(rows)
                     .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
                     .returning(SeenRequestRow.key)
@@ -110,18 +100,24 @@ class UpkeepTables(StoreBase):
 
     async def set_user_zone(self, user_key: str, zone: str, at: datetime) -> None:
         """Remember `zone` (already checked to be an IANA name) as `user_key`'s own."""
-        async with self._sessions.begin() as session:
-            row = await session.get(UserZoneRow, user_key)
-            if row is None:
-                session.add(UserZoneRow(user_key=user_key, zone=zone, set_at=at))
-            else:
-                row.zone, row.set_at = zone, at
+        await self._put(UserZoneRow, {"user_key": user_key}, {"zone": zone, "set_at": at})
+
+    async def _put(
+        self, table: type[Base], key: Mapping[str, object], values: Mapping[str, object]
+    ) -> None:
+        """Insert the row of `key`, or overwrite its `values`: one statement (INSERT ... ON
+        CONFLICT DO UPDATE), so two processes writing the same key at once never collide
+        (a read, then an insert, let both insert and one fail on the key)."""
+        statement = insert(self._engine.dialect, table).values({**key, **values})
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in values}
+        )
+        async with self._write() as session:
+            await session.execute(statement)
 
     async def clear_user_zone(self, user_key: str) -> bool:
         """Forget `user_key`'s own zone; True when there was one."""
-        async with self._sessions.begin() as session:
-            row = await session.get(UserZoneRow, user_key)
-            if row is None:
-                return False
-            await session.delete(row)
-            return True
+        query = delete(UserZoneRow).where(UserZoneRow.user_key == user_key)
+        async with self._write() as session:
+            result = await session.execute(query)
+        return bool(result.rowcount) if isinstance(result, CursorResult) else False

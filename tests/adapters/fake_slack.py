@@ -9,6 +9,10 @@ condition on them (each request wakes it), bounded by a timeout.
 Files go as `files_upload_v2` sends them: `files.getUploadURLExternal` hands out an id and an
 upload URL here, the bytes are POSTed to it (kept in `uploads`, by file id), and
 `files.completeUploadExternal` shares them (recorded like any call).
+
+`hold()` keeps every post that arrives waiting, unanswered and not yet recorded (`held` counts
+them), until `release()`: a post whose client went away meanwhile (a process killed) is
+dropped, as a post that never reached Slack.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class FakeSlack:
     envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    held: int = 0  # posts waiting now
+    _holding: asyncio.Event | None = None
     _ts: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -72,6 +78,18 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def hold(self) -> None:
+        self._holding = asyncio.Event()
+
+    def release(self) -> None:
+        if self._holding is not None:
+            self._holding.set()
+        self._holding = None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -132,6 +150,14 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        holding = self._holding
+        if method == "chat.postMessage" and holding is not None:
+            self.held += 1
+            await self._notify()
+            await holding.wait()
+            self.held -= 1
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # its client is gone: never posted
         peer = request.transport.get_extra_info("peername") if request.transport else None
         await self._record(Call(method, params, request.headers.get("Authorization"), peer))
         channel = str(params.get("channel"))

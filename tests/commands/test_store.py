@@ -1,13 +1,15 @@
-"""The store on a real SQLite file: round trips, restarts, tenant isolation, bursts."""
+"""The store on a real SQLite file and a real PostgreSQL server: round trips, restarts, tenant
+isolation, bursts, the layouts it is upgraded from."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
 from commands.store import (
@@ -56,10 +58,31 @@ def meeting(mid: str = "m1", tenant: Tenant = T1, title: str = "Algebra", **extr
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await MeetingStore.open(f"sqlite:///{tmp_path / 'm.db'}")
+async def store(store_url):
+    opened = await MeetingStore.open(store_url)
     yield opened
     await opened.close()
+
+
+async def run_sql(url: str, *statements: str | tuple[str, dict[str, Any]]) -> None:
+    """Statements straight on the database, as an older meetbot (or an operator) left it."""
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                sql, values = statement if isinstance(statement, tuple) else (statement, {})
+                await connection.execute(text(sql), values)
+    finally:
+        await engine.dispose()
+
+
+# What a store of layout 2 had: each meeting's card refs as a list on its row, no cards table,
+# and no Alembic (the numbered layouts came before it).
+TO_LAYOUT_2 = (
+    "DROP TABLE alembic_version",
+    "DROP TABLE cards",
+    "ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'",
+)
 
 
 async def test_full_round_trip(store):
@@ -71,8 +94,8 @@ async def test_full_round_trip(store):
     assert loaded.schedule.start.tzinfo is not None
 
 
-async def test_restart_keeps_everything(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+async def test_restart_keeps_everything(store_url):
+    url = store_url
     first = await MeetingStore.open(url)
     planned = PlannedOccurrence(
         AT + timedelta(hours=2), ((JobKind.REMIND, AT + timedelta(hours=1)),)
@@ -194,43 +217,56 @@ async def test_unopenable_store_is_a_store_error(tmp_path):
         await MeetingStore.open(f"sqlite:///{tmp_path / 'missing-dir' / 'm.db'}")
 
 
-async def test_a_store_of_another_layout_is_refused_clearly(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = await MeetingStore.open(url)
+async def test_a_store_a_newer_meetbot_migrated_is_refused_clearly(store_url):
+    store = await MeetingStore.open(store_url)
     assert await store.get_value("meetbot.schema_version") == "3"
-    await store.set_value("meetbot.schema_version", "7")
     await store.close()
+    await run_sql(store_url, "UPDATE alembic_version SET version_num = '0042'")
+    with pytest.raises(StoreError, match=r"at revision 0042, which this meetbot does not know"):
+        await MeetingStore.open(store_url)
+
+
+async def test_a_store_of_a_newer_numbered_layout_is_refused_clearly(store_url):
+    store = await MeetingStore.open(store_url)
+    await store.close()
+    await run_sql(
+        store_url,
+        "DROP TABLE alembic_version",
+        "UPDATE kv SET value = '7' WHERE key = 'meetbot.schema_version'",
+    )
     with pytest.raises(StoreError, match=r"layout version 7, and this meetbot reads version 3"):
-        await MeetingStore.open(url)
+        await MeetingStore.open(store_url)
 
 
-async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path):
+async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(store_url):
     # What layout 1 left: meetings with their time in the meeting alone, reminders in a table.
-    db = tmp_path / "v1.db"
-    store = await MeetingStore.open(f"sqlite:///{db}")
+    store = await MeetingStore.open(store_url)
     start = AT + timedelta(days=1)
     await store.add_meeting(
         meeting("soon", schedule=Schedule(start, 45, None, 10), state=MeetingState.SCHEDULED)
     )
     await store.add_meeting(meeting("now", state=MeetingState.RUNNING, started_at=AT))
     await store.close()
-    with sqlite3.connect(db) as connection:
-        connection.execute("DELETE FROM jobs")
-        connection.execute("DELETE FROM occurrences")
-        connection.execute("DROP TABLE cards")
-        connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
-        connection.execute(
-            "INSERT INTO reminders (meeting_id, due_at, kind, failures) VALUES (?, ?, ?, 0)",
-            ("soon", (start - timedelta(minutes=10)).replace(tzinfo=None), "start"),
-        )
-        connection.execute("UPDATE kv SET value = '1' WHERE key = 'meetbot.schema_version'")
-    upgraded = await MeetingStore.open(f"sqlite:///{db}")
+    await run_sql(
+        store_url,
+        "DELETE FROM jobs",
+        "DELETE FROM occurrences",
+        *TO_LAYOUT_2,
+        (
+            "INSERT INTO reminders (meeting_id, due_at, kind, failures) "
+            "VALUES (:meeting, :due, 'start', 0)",
+            {"meeting": "soon", "due": (start - timedelta(minutes=10)).replace(tzinfo=None)},
+        ),
+        "UPDATE kv SET value = '1' WHERE key = 'meetbot.schema_version'",
+    )
+    upgraded = await MeetingStore.open(store_url)
     try:
         assert await upgraded.get_value("meetbot.schema_version") == "3"
+        [occurrence] = await upgraded.occurrences(T1, "soon")
         assert await upgraded.pending_jobs("soon") == [
-            (JobKind.REMIND, start - timedelta(minutes=10), 1),
-            (JobKind.OPEN, start, 1),
-            (JobKind.END, start + timedelta(minutes=45), 1),
+            (JobKind.REMIND, start - timedelta(minutes=10), occurrence.id),
+            (JobKind.OPEN, start, occurrence.id),
+            (JobKind.END, start + timedelta(minutes=45), occurrence.id),
         ]
         [running] = await upgraded.occurrences(T1, "now")
         assert running.state.value == "open"
@@ -239,21 +275,18 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
         await upgraded.close()
 
 
-async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(tmp_path):
-    # Layout 2 kept each meeting's card refs as a list on its row.
-    db = tmp_path / "v2.db"
-    store = await MeetingStore.open(f"sqlite:///{db}")
+async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(store_url):
+    store = await MeetingStore.open(store_url)
     await store.add_meeting(meeting("two"))
     await store.add_meeting(meeting("none"))
     await store.close()
-    with sqlite3.connect(db) as connection:
-        connection.execute("DROP TABLE cards")
-        connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
-        connection.execute(
-            "UPDATE meetings SET card_refs = ? WHERE id = 'two'", ('["C1/1.2", "C2/3.4"]',)
-        )
-        connection.execute("UPDATE kv SET value = '2' WHERE key = 'meetbot.schema_version'")
-    upgraded = await MeetingStore.open(f"sqlite:///{db}")
+    await run_sql(
+        store_url,
+        *TO_LAYOUT_2,
+        "UPDATE meetings SET card_refs = '[\"C1/1.2\", \"C2/3.4\"]' WHERE id = 'two'",
+        "UPDATE kv SET value = '2' WHERE key = 'meetbot.schema_version'",
+    )
+    upgraded = await MeetingStore.open(store_url)
     try:
         assert await upgraded.get_value("meetbot.schema_version") == "3"
         assert await upgraded.card_refs("two") == ("C1/1.2", "C2/3.4")
@@ -261,11 +294,15 @@ async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(tmp_path):
         await upgraded.add_meeting(meeting("new"))  # the meetings table takes rows as before
         await upgraded.remember_card("new", "C9/9.9")
         assert await upgraded.card_refs("new") == ("C9/9.9",)
+        engine = create_async_engine(async_url(store_url))
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("meetings")]
+            )
+        await engine.dispose()
+        assert "card_refs" not in columns
     finally:
         await upgraded.close()
-    with sqlite3.connect(db) as connection:
-        columns = [row[1] for row in connection.execute("PRAGMA table_info(meetings)")]
-    assert "card_refs" not in columns
 
 
 async def test_cards_remembered_at_once_are_all_kept_once(store):

@@ -1,5 +1,6 @@
 """The store's record of inbound requests already acted on (the Slack replay guard), on a real
-SQLite file: claims are atomic across handles, and the purge is bounded and uses its index."""
+SQLite file (and PostgreSQL, for the race): claims are atomic across handles, and the purge is
+bounded and uses its index."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ async def test_a_key_is_claimed_once(store):
     assert await store.claim_requests({}) == set()
 
 
-async def test_two_handles_racing_on_one_key_give_it_to_exactly_one(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+async def test_two_handles_racing_on_one_key_give_it_to_exactly_one(store_url):
+    # Two handles are two replicas: on PostgreSQL, two processes behind a load balancer.
+    url = store_url
     first, second = await MeetingStore.open(url), await MeetingStore.open(url)
     try:
         for round_ in range(20):
