@@ -106,8 +106,8 @@ class TimelineTables(StoreBase):
         kinds: Collection[JobKind] | None = None,
     ) -> list[Job]:
         """Take up to `limit` jobs for `worker`, oldest due first: those due by `before` (by
-        `now` unless told), of `kinds` (any unless told), held until `lease` after the later
-        of `now` and their due time."""
+        `now` unless told), of `kinds` (any unless told), held until `lease` after `before`
+        (so a job claimed ahead is held a lease past the latest due time it was claimed for)."""
         until = before or now
         claimable = [
             JobRow.done_at.is_(None),
