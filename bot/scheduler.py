@@ -211,8 +211,9 @@ class JobLoop:
             wait = (job.due_at - self.clock()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
-            async with self._gate:
-                await self.carry_out(job, outcome, ready)
+            # The gate bounds the posts in flight, not the records after them: a slot is not
+            # held while the job's end waits for its turn at the store.
+            await self.carry_out(job, outcome, ready, posting=self._gate)
         except Exception:
             log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
             await self._retry(job, "failed unexpectedly")
@@ -230,9 +231,17 @@ class JobLoop:
             return None
         return announcer.prepare(main.meeting, main.reply)
 
-    async def carry_out(self, job: Job, outcome: Outcome, ready: Ready | None = None) -> bool:
+    async def carry_out(
+        self,
+        job: Job,
+        outcome: Outcome,
+        ready: Ready | None = None,
+        *,
+        posting: asyncio.Semaphore | None = None,
+    ) -> bool:
         """Show what the job's handler said and record its effect, in the order it asked
-        (its main post made `ready` ahead, if it was)."""
+        (its main post made `ready` ahead, if it was; each post inside `posting`, if given)."""
+        gate = posting or contextlib.nullcontext()
         now = self.clock()
         posts = [p for p in outcome.posts if p.meeting.tenant.platform in self.announcers]
         if outcome.posts and not posts:
@@ -245,15 +254,18 @@ class JobLoop:
         try:
             if outcome.post_first:
                 main, *rest = posts
-                card = await self._deliver_first(main, ready)
+                async with gate:
+                    card = await self._deliver_first(main, ready)
                 # Recorded as soon as the channel has it, its card with it: the window in
                 # which a crash would post it twice is this one post, not the invitees' DMs
                 # that follow.
                 await outcome.record(() if card is None else (card,))
-                await self._show(rest)
+                async with gate:
+                    await self._show(rest)
             else:
                 await outcome.record(())
-                await self._show(posts)
+                async with gate:
+                    await self._show(posts)
         except JobLost:
             log.info("job %s was taken over by another worker; its effects were not kept", job.id)
             return False

@@ -51,9 +51,8 @@ async def add_cards(session: AsyncSession, cards: Sequence[CardRef]) -> None:
     rows = [{"meeting_id": c.meeting_id, "ref": c.ref} for c in cards if c.meeting_id in live]
     if not rows:
         return
-    statement = (
-        insert(session.get_bind().dialect, CardRow)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[CardRow.meeting_id, CardRow.ref])
+    statement = insert(session.get_bind().dialect, CardRow).on_conflict_do_nothing(
+        index_elements=[CardRow.meeting_id, CardRow.ref]
     )
-    await session.execute(statement)
+    # The rows as the parameters of one statement: compiled once, whatever their number.
+    await session.execute(statement, rows)
