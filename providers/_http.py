@@ -24,6 +24,7 @@ import base64
 import json as jsonlib
 import logging
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -107,6 +108,7 @@ class AiohttpTransport:
     def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
         self.closed = False
 
     def _open(self) -> aiohttp.ClientSession:
@@ -119,21 +121,34 @@ class AiohttpTransport:
                 timeout=aiohttp.ClientTimeout(total=None),
                 # Provider APIs need no cookies; keeping a server's would mix callers.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # Proxies from the environment, as operators expect of an HTTP client.
-                trust_env=True,
+                # No trust_env: aiohttp would then look up proxies and .netrc in a thread on
+                # every request (two thread hops a call); `_proxy` reads the environment once.
+                trust_env=False,
             )
         return self._session
+
+    def _proxy(self, url: URL) -> str | None:
+        """The proxy the environment names for this URL's host (HTTPS_PROXY, NO_PROXY, ...),
+        looked up once per scheme and host: a provider has one."""
+        key = (url.scheme, url.host or "")
+        if key not in self._proxies:
+            proxy = urllib.request.getproxies().get(url.scheme)
+            bypass = proxy is None or urllib.request.proxy_bypass(url.host or "")
+            self._proxies[key] = None if bypass else proxy
+        return self._proxies[key]
 
     async def request(self, request: ProviderRequest) -> ProviderResponse:
         if self.closed:
             raise TransportError("the transport is closed")
         try:
+            url = URL(request.url, encoded=True)
             async with self._open().request(
                 request.method,
-                URL(request.url, encoded=True),
+                url,
                 headers=dict(request.headers),
                 data=request.body,
                 allow_redirects=False,
+                proxy=self._proxy(url),
             ) as answer:
                 body = await answer.read()
                 return ProviderResponse(

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from providers._http import AiohttpTransport, ProviderHttp, Redactor, RetryPolicy
 from providers.bigbluebutton.api import BigBlueButtonApi
@@ -236,3 +237,18 @@ async def test_fifty_at_once_cost_no_more_per_call_than_one_at_a_time():
         ratios = [await cpu(50) / await cpu(1) for _ in range(5)]
         await api.aclose()
     assert statistics.median(ratios) < 1.1, ratios
+
+
+def test_proxies_come_from_the_environment_once_per_host(monkeypatch: pytest.MonkeyPatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "bbb.inside.test")
+    transport = AiohttpTransport()
+    assert transport._proxy(URL("https://bbb.example.org/api")) == "http://proxy.test:3128"
+    assert transport._proxy(URL("https://bbb.inside.test/api")) is None
+    assert transport._proxy(URL("http://bbb.example.org/api")) is None, "no HTTP_PROXY set"
+    monkeypatch.delenv("HTTPS_PROXY")
+    # Read once: a provider's host keeps the proxy it was first given.
+    assert transport._proxy(URL("https://bbb.example.org/api")) == "http://proxy.test:3128"
