@@ -20,10 +20,6 @@ from datetime import UTC, datetime
 
 import yaml
 
-from adapters.discord import invite_url
-from adapters.slack.manifest import manifest
-from bot import console as terminal
-from bot import run as running
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging, redact_secrets
@@ -152,6 +148,10 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        # Imported here: each chat platform's library is loaded only by the command that
+        # needs it (a Slack-only `run` never loads discord.py, and `check` neither).
+        from bot import run as running  # noqa: PLC0415
+
         return await running.run(config, stop)
     except (ValueError, StoreError) as error:
         print(f"meetbot run: {error}", file=sys.stderr)
@@ -168,6 +168,8 @@ async def slack_manifest(args: argparse.Namespace) -> int:
             socket_mode = config.slack.mode == "socket"
             path, command = config.slack.path, config.slack.command
     url = args.url.rstrip("/") + path if args.url else None
+    from adapters.slack.manifest import manifest  # noqa: PLC0415 - see run()
+
     try:
         document = manifest(socket_mode=socket_mode, request_url=url, command=command)
     except ValueError as error:
@@ -193,6 +195,8 @@ async def discord_invite(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from adapters.discord import invite_url  # noqa: PLC0415 - see run()
+
     print(invite_url(application_id, events=events))
     return 0
 
@@ -201,6 +205,8 @@ async def console(args: argparse.Namespace) -> int:
     config = _config(args.config, "console")
     if config is None:
         return 2
+    from bot import console as terminal  # noqa: PLC0415 - see run()
+
     try:
         return await terminal.console(config, now=args.now)
     except StoreError as error:
@@ -209,6 +215,8 @@ async def console(args: argparse.Namespace) -> int:
 
 
 async def demo(args: argparse.Namespace) -> int:
+    from bot import console as terminal  # noqa: PLC0415 - see run()
+
     return await terminal.demo(now=args.now)
 
 

@@ -2,7 +2,8 @@
 
 Everything is built here from config (the one place that knows the concrete classes) and torn
 down in reverse: adapters stop taking requests and finish acknowledged ones, then the store
-and the provider clients close.
+and the provider clients close. A platform's adapter (and its library: slack_bolt, discord.py)
+is imported only when that platform is configured, so a Slack-only bot never loads discord.py.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from adapters.discord import DiscordAdapter, EventMirror, use_api_base
-from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service, recording_rules
 from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
 from bot.scheduler import LOOKAHEAD, Announcer, JobLoop
@@ -27,6 +27,10 @@ from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import MeetingStore
 from commands.watch import MeetingWatch
+
+if TYPE_CHECKING:
+    from adapters.discord import DiscordAdapter
+    from adapters.slack import SlackAdapter
 
 log = logging.getLogger("meetbot")
 
@@ -47,6 +51,8 @@ async def start_slack(
     store: MeetingStore,
     inbound: InboundServer | None = None,
 ) -> SlackAdapter:
+    from adapters.slack import SlackAdapter  # noqa: PLC0415 - only when Slack is configured
+
     adapter = SlackAdapter(
         router,
         store=store,
@@ -79,6 +85,8 @@ async def start_slack(
 async def start_discord(
     config: DiscordConfig, router: CommandRouter, store: MeetingStore
 ) -> tuple[DiscordAdapter, asyncio.Task[None]]:
+    from adapters.discord import DiscordAdapter, use_api_base  # noqa: PLC0415 - when configured
+
     if config.api_url:
         use_api_base(config.api_url)
     adapter = DiscordAdapter(
@@ -148,6 +156,8 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             announcers[Platform.DISCORD] = discord_adapter
             waiters.append(gateway)  # type: ignore[arg-type]
             if config.discord_events_anywhere():
+                from adapters.discord import EventMirror  # noqa: PLC0415 - as start_discord
+
                 mirror = EventMirror(
                     discord_adapter.client,
                     store,
