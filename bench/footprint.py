@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -43,12 +44,14 @@ SIGNING_SECRET = "bench-signing-secret"  # noqa: S105 - the fake's; not a real s
 
 
 class Child:
-    """A process of this bench whose stdout lines are JSON."""
+    """A process of this bench whose stdout lines are JSON; its stderr goes to a file (a
+    pipe read only at the end could fill up and stall it)."""
 
-    def __init__(self, *command: str, stderr: int | None = None) -> None:
+    def __init__(self, *command: str) -> None:
         self.started = time.time()
+        self.err = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(  # noqa: S603 - our own scripts
-            list(command), stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=HERE.parent
+            list(command), stdout=subprocess.PIPE, stderr=self.err, text=True, cwd=HERE.parent
         )
 
     def line(self) -> dict[str, Any]:
@@ -62,11 +65,14 @@ class Child:
     def stop(self) -> str:
         self.popen.terminate()
         try:
-            _out, err = self.popen.communicate(timeout=20)
+            self.popen.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             self.popen.kill()
-            _out, err = self.popen.communicate()
-        return err or ""
+            self.popen.communicate()
+        self.err.seek(0)
+        err = self.err.read()
+        self.err.close()
+        return err
 
 
 def free_port() -> int:
@@ -74,6 +80,13 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used: on a busy machine, nearer to what its start
+    costs than the wall-clock time to ready."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -135,19 +148,21 @@ def slack_run(sims: dict[str, Any], folder: Path, *, importtime: bool = False) -
     command = [str(BIN / "meetbot"), "run", "--config", str(config)]
     if importtime:
         command = [sys.executable, "-X", "importtime", "-m", "bot", "run", "--config", str(config)]
-    bot = Child(*command, stderr=subprocess.PIPE)
+    bot = Child(*command)
     try:
         while not signed_help(f"http://127.0.0.1:{port}/slack/events"):
             if bot.popen.poll() is not None:
                 raise RuntimeError(f"meetbot run stopped: {bot.stop()}")
             time.sleep(0.005)
         ready = time.time() - bot.started
+        cpu = cpu_seconds(bot.popen.pid)
         time.sleep(0.5)
         rss = peak_rss_mib(bot.popen.pid)
     finally:
         err = bot.stop()
         fake.stop()
-    return {"ready": ready, "rss": rss, "discord": "| discord" in err if importtime else None}
+    discord = "| discord" in err if importtime else None
+    return {"ready": ready, "cpu": cpu, "rss": rss, "discord": discord}
 
 
 def discord_run(sims: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -159,16 +174,17 @@ def discord_run(sims: dict[str, Any], folder: Path) -> dict[str, Any]:
         "  application_id: 111111111111111111\n  guilds: [420000000000000042]\n"
         f"  api_url: {url}\n  sharded: true\n"
     )
-    bot = Child(str(BIN / "meetbot"), "run", "--config", str(config), stderr=subprocess.PIPE)
+    bot = Child(str(BIN / "meetbot"), "run", "--config", str(config))
     try:
         identified = fake.line()["identified"]
         ready = identified - bot.started
+        cpu = cpu_seconds(bot.popen.pid)
         time.sleep(0.5)
         rss = peak_rss_mib(bot.popen.pid)
     finally:
         bot.stop()
         fake.stop()
-    return {"ready": ready, "rss": rss}
+    return {"ready": ready, "cpu": cpu, "rss": rss}
 
 
 def import_cli_seconds() -> float:
@@ -224,8 +240,10 @@ def main() -> None:
             figure(
                 "slack-only run: imports discord (1 = yes)", float(traced["discord"]), "", "<= 0"
             ),
+            figure("slack-only run: CPU to ready", median(slack, "cpu"), "s"),
             figure("slack-only run: peak RSS", median(slack, "rss"), "MiB"),
             figure("discord-only run: time to ready", median(discord, "ready"), "s"),
+            figure("discord-only run: CPU to ready", median(discord, "cpu"), "s"),
             figure("discord-only run: peak RSS", median(discord, "rss"), "MiB"),
             figure("import bot.cli", statistics.median(imports), "s"),
         ],
