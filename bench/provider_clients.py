@@ -139,6 +139,8 @@ def run(rounds: int, scale: float, only: str | None) -> None:
     # rates[case][kind] = one calls/s per round; cpu[case][kind] = CPU µs per call per round
     rates: dict[Case, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     cpu: dict[Case, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # busy[case][kind] = the share of one core the simulator used while `kind` ran
+    busy: dict[Case, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     loads = [load()]
     print(f"machine: {machine()}; load at start {loads[0]}", flush=True)
     try:
@@ -158,13 +160,14 @@ def run(rounds: int, scale: float, only: str | None) -> None:
                     )
                     rates[case][kind].append(answer["count"] / answer["seconds"])
                     cpu[case][kind].append(answer["cpu"] / answer["count"] * 1e6)
+                    busy[case][kind].append(answer["sim_cpu"] / answer["seconds"])
             loads.append(load())
             print(f"round {number + 1}/{rounds} done; load {loads[-1]}", flush=True)
     finally:
         for worker in workers.values():
             worker.stop()
         sims_process.stop()
-    print_table(planned, rates, cpu)
+    print_table(planned, rates, cpu, busy)
     emit(figures_of(planned, rates), machine=machine(), load=loads, rounds=rounds)
 
 
@@ -196,12 +199,16 @@ def print_table(
     planned: list[Case],
     rates: dict[Case, dict[str, list[float]]],
     cpu: dict[Case, dict[str, list[float]]],
+    busy: dict[Case, dict[str, list[float]]],
 ) -> None:
     print()
-    print("medians over rounds: calls per second, their ratios, and CPU µs per call")
+    print(
+        "medians over rounds: calls per second, their ratios, each client's CPU µs per call,"
+        " and how busy the simulator was (% of one core) while meetbot / the bare client ran"
+    )
     header = (
         f"{'case':<44}{'meetbot':>9}{'peer':>9}{'bare':>9}{'m/peer':>8}{'bare/m':>8}"
-        f"{'µs m':>7}{'µs peer':>8}{'µs bare':>8}"
+        f"{'µs m':>7}{'µs peer':>8}{'µs bare':>8}{'sim% m':>8}{'sim% b':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -219,6 +226,8 @@ def print_table(
             f"{statistics.median(cpu[case]['meetbot']):>7.0f}"
             f"{_median_or_dash(cpu[case]['peer']):>8}"
             f"{_median_or_dash(cpu[case]['bare']):>8}"
+            f"{statistics.median(busy[case]['meetbot']) * 100:>8.0f}"
+            f"{statistics.median(busy[case]['bare']) * 100:>8.0f}"
         )
     print(flush=True)
 

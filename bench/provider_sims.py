@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 
 from bot.simulated import (
@@ -41,6 +42,7 @@ async def main() -> None:
                     "vconnct_license": DEMO_VCONNCT_LICENSE,
                     "lm_account_sid": DEMO_LM_ACCOUNT_SID,
                     "lm_auth_token": DEMO_LM_AUTH_TOKEN,
+                    "pid": os.getpid(),  # the workers read its CPU time
                 }
             ),
             flush=True,

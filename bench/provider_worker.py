@@ -12,7 +12,9 @@
 It reads one command per line on stdin and answers each with one line on stdout:
 
     {"provider": "bigbluebutton", "op": "create", "concurrency": 50, "count": 1500, "tag": "r1"}
-    -> {"seconds": 0.52, "cpu": 0.49, "count": 1500}
+    -> {"seconds": 0.52, "cpu": 0.49, "sim_cpu": 0.45, "count": 1500}
+
+(`cpu`: this worker's CPU seconds in the timed part; `sim_cpu`: the simulator process's.)
 
 Before the clock starts the worker makes what the op needs (meetings to end, to ask about,
 to join) with its own aiohttp session, so only the op itself is timed, in `concurrency`
@@ -26,6 +28,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import os
 import sys
 import threading
 import time
@@ -356,6 +359,13 @@ def threaded(call: SyncCall, args: list[Any], concurrency: int, pool: ThreadPool
         future.result()
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of another process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def serve(kind: str, sims: Sims) -> None:
     bare = Bare(sims)
     meetbot = Meetbot(sims) if kind == "meetbot" else None
@@ -370,6 +380,7 @@ async def serve(kind: str, sims: Sims) -> None:
             count, concurrency = int(command["count"]), int(command["concurrency"])
             tag = f"{command.get('tag', 'run')}-{kind}-{next(counter)}"
             args = await bare.fixtures(provider, op, count, tag)
+            sim_cpu = process_cpu(sims.raw["pid"])
             cpu, started = time.process_time(), time.perf_counter()
             if peer is not None:
                 call = peer.call(op)
@@ -378,7 +389,9 @@ async def serve(kind: str, sims: Sims) -> None:
                 async_call = (meetbot.call if meetbot else bare.call)(provider, op)
                 await lanes(async_call, args, concurrency)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-            print(json.dumps({"seconds": seconds, "cpu": cpu, "count": count}), flush=True)
+            sim_cpu = process_cpu(sims.raw["pid"]) - sim_cpu
+            answer = {"seconds": seconds, "cpu": cpu, "sim_cpu": sim_cpu, "count": count}
+            print(json.dumps(answer), flush=True)
     finally:
         pool.shutdown()
         await bare.http.close()
