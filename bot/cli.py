@@ -23,11 +23,11 @@ import yaml
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging, redact_secrets
-from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
 from providers.base import ProviderError
 
-DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
+# The simulators' default ports (bigbluebutton, vconnct, liveminutes).
+DEFAULT_BBB_PORT, DEFAULT_VCONNCT_PORT, DEFAULT_LIVEMINUTES_PORT = 8090, 8091, 8092
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,11 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="start the three provider simulators on loopback until Ctrl-C"
     )
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    simulate.add_argument("--bbb-port", type=int, default=DEFAULT_SIMULATOR_PORTS.bigbluebutton)
-    simulate.add_argument("--vconnct-port", type=int, default=DEFAULT_SIMULATOR_PORTS.vconnct)
-    simulate.add_argument(
-        "--liveminutes-port", type=int, default=DEFAULT_SIMULATOR_PORTS.liveminutes
-    )
+    simulate.add_argument("--bbb-port", type=int, default=DEFAULT_BBB_PORT)
+    simulate.add_argument("--vconnct-port", type=int, default=DEFAULT_VCONNCT_PORT)
+    simulate.add_argument("--liveminutes-port", type=int, default=DEFAULT_LIVEMINUTES_PORT)
 
     demo_parser = commands.add_parser(
         "demo", help="the terminal chat against simulated providers; no config needed"
@@ -94,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def simulate(args: argparse.Namespace) -> int:
+    from bot.simulated import Ports, SimulatedProviders  # noqa: PLC0415 - see run()
+
     ports = Ports(
         bigbluebutton=args.bbb_port, vconnct=args.vconnct_port, liveminutes=args.liveminutes_port
     )
