@@ -46,8 +46,20 @@ pytest: setup postgres
 
 test: lint typecheck layers pytest
 
-bench: setup
-	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+# The benches run in a virtualenv of their own, with the peers they compare against
+# (bench/requirements.txt): never installed into the product's.
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP  = $(BENCH_VENV)/.installed-stamp
+BENCH_ARGS  ?=
+
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -23,19 +23,15 @@ from datetime import UTC, datetime
 
 import yaml
 
-from adapters.discord import invite_url
-from adapters.slack.manifest import manifest
-from bot import console as terminal
-from bot import run as running
 from bot.app import build_providers
 from bot.config import Config, ConfigError, load_config
 from bot.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, configure_logging, redact_secrets
-from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
 from commands.store import migrate as store_migrations
 from providers.base import ProviderError
 
-DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
+# The simulators' default ports (bigbluebutton, vconnct, liveminutes).
+DEFAULT_BBB_PORT, DEFAULT_VCONNCT_PORT, DEFAULT_LIVEMINUTES_PORT = 8090, 8091, 8092
 LEVEL_VARIABLE, FORMAT_VARIABLE = "MEETBOT_LOG_LEVEL", "MEETBOT_LOG_FORMAT"
 
 
@@ -51,11 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="start the three provider simulators on loopback until Ctrl-C"
     )
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    simulate.add_argument("--bbb-port", type=int, default=DEFAULT_SIMULATOR_PORTS.bigbluebutton)
-    simulate.add_argument("--vconnct-port", type=int, default=DEFAULT_SIMULATOR_PORTS.vconnct)
-    simulate.add_argument(
-        "--liveminutes-port", type=int, default=DEFAULT_SIMULATOR_PORTS.liveminutes
-    )
+    simulate.add_argument("--bbb-port", type=int, default=DEFAULT_BBB_PORT)
+    simulate.add_argument("--vconnct-port", type=int, default=DEFAULT_VCONNCT_PORT)
+    simulate.add_argument("--liveminutes-port", type=int, default=DEFAULT_LIVEMINUTES_PORT)
 
     demo_parser = commands.add_parser(
         "demo", help="the terminal chat against simulated providers; no config needed"
@@ -137,6 +131,8 @@ def log_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tu
 
 
 async def simulate(args: argparse.Namespace) -> int:
+    from bot.simulated import Ports, SimulatedProviders  # noqa: PLC0415 - see run()
+
     ports = Ports(
         bigbluebutton=args.bbb_port, vconnct=args.vconnct_port, liveminutes=args.liveminutes_port
     )
@@ -191,6 +187,10 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        # Imported here: each chat platform's library is loaded only by the command that
+        # needs it (a Slack-only `run` never loads discord.py, and `check` neither).
+        from bot import run as running  # noqa: PLC0415
+
         return await running.run(config, stop)
     except (ValueError, StoreError) as error:
         print(f"meetbot run: {error}", file=sys.stderr)
@@ -222,6 +222,8 @@ async def slack_manifest(args: argparse.Namespace) -> int:
             socket_mode = config.slack.mode == "socket"
             path, command = config.slack.path, config.slack.command
     url = args.url.rstrip("/") + path if args.url else None
+    from adapters.slack.manifest import manifest  # noqa: PLC0415 - see run()
+
     try:
         document = manifest(socket_mode=socket_mode, request_url=url, command=command)
     except ValueError as error:
@@ -247,6 +249,8 @@ async def discord_invite(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from adapters.discord import invite_url  # noqa: PLC0415 - see run()
+
     print(invite_url(application_id, events=events))
     return 0
 
@@ -255,6 +259,8 @@ async def console(args: argparse.Namespace) -> int:
     config = _config(args.config, "console")
     if config is None:
         return 2
+    from bot import console as terminal  # noqa: PLC0415 - see run()
+
     try:
         return await terminal.console(config, now=args.now)
     except StoreError as error:
@@ -263,6 +269,8 @@ async def console(args: argparse.Namespace) -> int:
 
 
 async def demo(args: argparse.Namespace) -> int:
+    from bot import console as terminal  # noqa: PLC0415 - see run()
+
     return await terminal.demo(now=args.now)
 
 

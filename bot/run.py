@@ -2,7 +2,8 @@
 
 Everything is built here from config (the one place that knows the concrete classes) and torn
 down in reverse: adapters stop taking requests and finish acknowledged ones, then the store
-and the provider clients close.
+and the provider clients close. A platform's adapter (and its library: slack_bolt, discord.py)
+is imported only when that platform is configured, so a Slack-only bot never loads discord.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import secrets
 import socket
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from adapters.discord import DiscordAdapter, EventMirror, use_api_base
-from adapters.slack import SlackAdapter
 from bot.app import build_providers, build_service, recording_rules
 from bot.config import Config, DiscordConfig, ServerConfig, SlackConfig
 from bot.metrics import Metrics
@@ -32,6 +32,10 @@ from commands.schedule.jobs import JobHandlers
 from commands.service import MeetingService
 from commands.store import MeetingStore
 from commands.watch import MeetingWatch
+
+if TYPE_CHECKING:
+    from adapters.discord import DiscordAdapter
+    from adapters.slack import SlackAdapter
 
 log = logging.getLogger("meetbot")
 
@@ -58,6 +62,8 @@ async def start_slack(
     store: MeetingStore,
     inbound: InboundServer | None = None,
 ) -> SlackAdapter:
+    from adapters.slack import SlackAdapter  # noqa: PLC0415 - only when Slack is configured
+
     adapter = SlackAdapter(
         router,
         store=store,
@@ -90,6 +96,8 @@ async def start_slack(
 async def start_discord(
     config: DiscordConfig, router: CommandRouter, store: MeetingStore
 ) -> tuple[DiscordAdapter, asyncio.Task[None]]:
+    from adapters.discord import DiscordAdapter, use_api_base  # noqa: PLC0415 - when configured
+
     if config.api_url:
         use_api_base(config.api_url)
     adapter = DiscordAdapter(
@@ -167,6 +175,8 @@ async def run(config: Config, stop: asyncio.Event) -> int:
             readiness.attach("discord", discord_adapter.not_ready)
             waiters.append(gateway)  # type: ignore[arg-type]
             if config.discord_events_anywhere():
+                from adapters.discord import EventMirror  # noqa: PLC0415 - as start_discord
+
                 mirror = EventMirror(
                     discord_adapter.client,
                     store,

@@ -1,4 +1,5 @@
 """Meeting-provider clients (BigBlueButton, VConnct, LiveMinutes) and their local simulators.
 
-Nothing here imports bot, adapters or commands; httpx is used only inside this package.
+Nothing here imports bot, adapters or commands; provider HTTP (`providers._http`) is used only
+inside this package.
 """

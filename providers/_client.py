@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
-import httpx
-
-from providers._http import ProviderHttp, RetryPolicy, Sleep, build_client
+from providers._http import ProviderHttp, RetryPolicy, Sleep, Transport, build_transport
 from providers.base import (
     Attendee,
     Capability,
@@ -32,7 +30,7 @@ from providers.metering import NO_METER, CallMeter
 
 
 class ProviderClient:
-    """Base of the three clients. `client=None` builds (and later closes) a pooled client."""
+    """Base of the three clients. `transport=None` builds (and later closes) a pooled one."""
 
     name: str
     capabilities: frozenset[Capability] = frozenset()
@@ -40,17 +38,17 @@ class ProviderClient:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient | None,
+        transport: Transport | None,
         timeout: float,
         retry: RetryPolicy | None,
         secrets: Iterable[str],
         sleep: Sleep = asyncio.sleep,
         meter: CallMeter = NO_METER,
     ) -> None:
-        self._owns_client = client is None
+        self._owns_transport = transport is None
         self._http = ProviderHttp(
             self.name,
-            client or build_client(timeout=timeout),
+            transport or build_transport(),
             timeout=timeout,
             retry=retry,
             secrets=secrets,
@@ -59,10 +57,10 @@ class ProviderClient:
         )
 
     async def aclose(self) -> None:
-        """Close the pooled HTTP client if this client built it (an injected one is the
+        """Close the pooled transport if this client built it (an injected one is the
         caller's to close)."""
-        if self._owns_client:
-            await self._http.client.aclose()
+        if self._owns_transport:
+            await self._http.transport.aclose()
 
     def _unsupported(self, operation: str, capability: Capability) -> ProviderUnsupported:
         return ProviderUnsupported(self.name, operation, capability.value)

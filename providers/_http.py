@@ -1,30 +1,41 @@
-"""The one place provider clients touch httpx: timeouts, retries, error translation, redaction.
+"""The one place provider clients touch HTTP: timeouts, retries, error translation, redaction.
 
 Every provider call goes through `ProviderHttp.send`, which
-- gives each attempt an overall deadline of the configured timeout, body included (httpx's own
-  timeout is per read, so a server dripping a byte at a time would never trip it),
+- gives each attempt an overall deadline of the configured timeout, body included (a server
+  dripping a byte at a time trips it like one that never answers),
 - retries with exponential backoff only calls the caller marks idempotent, and only on
   `ProviderUnavailable` (timeouts, transport failures, HTTP 5xx),
-- turns every httpx exception into the provider error tree, so httpx types never escape,
+- turns every transport exception into the provider error tree, so no HTTP library's types
+  escape,
 - logs one line per call with the operation, method, path, status and time, never the query
   string, headers or body (they carry checksums, licenses and passwords),
 - redacts the configured secrets from any provider text that ends up in an error,
 - and, through `measured`, which the clients' request helpers wrap around a call (the send and
   the reading of its answer, where most provider errors are found), tells the `CallMeter` how
   long the call took and how it failed.
+
+Requests go out through a `Transport`: in production `AiohttpTransport`, one pooled aiohttp
+session per provider (aiohttp rather than httpx: at 50 calls at once httpx's pool spent most
+of each call choosing a connection, polling every pooled socket; bench/RESULTS.md has the
+figures). Tests inject their own `Transport` to see the exact bytes sent or to answer by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json as jsonlib
 import logging
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from providers.errors import ProviderError, ProviderUnavailable
 from providers.metering import NO_METER, CallMeter, error_kind
@@ -34,6 +45,8 @@ Sleep = Callable[[float], Awaitable[None]]
 log = logging.getLogger("meetbot.providers")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+#: Connections kept per provider: a class clicking Join at once shares them.
+DEFAULT_MAX_CONNECTIONS = 100
 
 
 @dataclass(frozen=True)
@@ -52,17 +65,115 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
-def build_client(
-    *, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_connections: int = 100
-) -> httpx.AsyncClient:
-    """One pooled client per provider, sized for a class clicking Join at once."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        follow_redirects=False,
-    )
+@dataclass(frozen=True)
+class ProviderRequest:
+    """One request as it goes on the wire: the URL is sent exactly as given (a BigBlueButton
+    checksum covers its query string byte for byte), the body is already encoded."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ProviderResponse:
+    """A whole answer: status, headers (lower-case names) and every byte of the body."""
+
+    status_code: int
+    content: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; raises `json.JSONDecodeError` or `UnicodeDecodeError`."""
+        return jsonlib.loads(self.content)
+
+
+class TransportError(Exception):
+    """The request could not be sent or its answer not read (refused, reset, bad URL)."""
+
+
+class Transport(Protocol):
+    """Sends one request and reads its whole answer; raises `TransportError` or
+    `TimeoutError`, nothing else."""
+
+    async def request(self, request: ProviderRequest) -> ProviderResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
+    """One pooled aiohttp session, opened on the first request (a session belongs to the
+    event loop it is made in) and kept for every later one."""
+
+    def __init__(self, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
+        self.closed = False
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, limit_per_host=self._max_connections
+                ),
+                # The deadline is ProviderHttp's, over the whole attempt.
+                timeout=aiohttp.ClientTimeout(total=None),
+                # Provider APIs need no cookies; keeping a server's would mix callers.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                # No trust_env: aiohttp would then look up proxies and .netrc in a thread on
+                # every request (two thread hops a call); `_proxy` reads the environment once.
+                trust_env=False,
+            )
+        return self._session
+
+    def _proxy(self, url: URL) -> str | None:
+        """The proxy the environment names for this URL's host (HTTPS_PROXY, NO_PROXY, ...),
+        looked up once per scheme and host: a provider has one."""
+        key = (url.scheme, url.host or "")
+        if key not in self._proxies:
+            proxy = urllib.request.getproxies().get(url.scheme)
+            bypass = proxy is None or urllib.request.proxy_bypass(url.host or "")
+            self._proxies[key] = None if bypass else proxy
+        return self._proxies[key]
+
+    async def request(self, request: ProviderRequest) -> ProviderResponse:
+        if self.closed:
+            raise TransportError("the transport is closed")
+        try:
+            url = URL(request.url, encoded=True)
+            async with self._open().request(
+                request.method,
+                url,
+                headers=dict(request.headers),
+                data=request.body,
+                allow_redirects=False,
+                proxy=self._proxy(url),
+            ) as answer:
+                body = await answer.read()
+                return ProviderResponse(
+                    answer.status, body, {k.lower(): v for k, v in answer.headers.items()}
+                )
+        except TimeoutError:
+            raise
+        except (aiohttp.ClientError, ValueError) as error:
+            # Refused, reset, a protocol violation, a URL that is no http(s) URL.
+            raise TransportError(type(error).__name__) from error
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self._session is not None:
+            await self._session.close()
+
+
+def build_transport(*, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> Transport:
+    """One pooled transport per provider, sized for a class clicking Join at once."""
+    return AiohttpTransport(max_connections=max_connections)
 
 
 class Redactor:
@@ -78,13 +189,29 @@ class Redactor:
         return text
 
 
+def encode_body(headers: dict[str, str], json: Any, data: Mapping[str, str] | None) -> bytes | None:
+    """The body bytes of a JSON or form request, its content type added to `headers`."""
+    if json is not None:
+        headers["Content-Type"] = "application/json"
+        return jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+    if data is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return urlencode(dict(data)).encode()
+    return None
+
+
+def basic_auth(auth: tuple[str, str]) -> str:
+    user, password = auth
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 class ProviderHttp:
-    """Sends requests for one provider on its injected, pooled `httpx.AsyncClient`."""
+    """Sends requests for one provider on its injected, pooled `Transport`."""
 
     def __init__(
         self,
         provider: str,
-        client: httpx.AsyncClient,
+        transport: Transport,
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy | None = None,
@@ -93,12 +220,12 @@ class ProviderHttp:
         meter: CallMeter = NO_METER,
     ) -> None:
         self.provider = provider
-        self.client = client
+        self.transport = transport
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.redact = Redactor(secrets)
-        self.meter = meter
         self._sleep = sleep
+        self.meter = meter
 
     @contextmanager
     def measured(self, operation: str) -> Iterator[None]:
@@ -130,7 +257,7 @@ class ProviderHttp:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> ProviderResponse:
         """Send one request; retry it if idempotent and the provider was unavailable.
 
         Raises `ProviderUnavailable` after the last attempt. Any other status is returned for
@@ -140,18 +267,15 @@ class ProviderHttp:
         a call takes at most `attempts x timeout` plus the backoff between attempts (with the
         defaults, 3 x timeout + 0.75 s when idempotent, and timeout when not).
         """
+        sent = dict(headers) if headers else {}
+        body = encode_body(sent, json, data)
+        if auth is not None:
+            sent["Authorization"] = basic_auth(auth)
+        request = ProviderRequest(method, url, sent, body)
         attempts = self.retry.attempts if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await self._send_once(
-                    method,
-                    url,
-                    operation=operation,
-                    headers=headers,
-                    json=json,
-                    data=data,
-                    auth=auth,
-                )
+                return await self._send_once(request, operation)
             except ProviderUnavailable as error:
                 if attempt >= attempts:
                     raise
@@ -168,40 +292,21 @@ class ProviderHttp:
                 await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        *,
-        operation: str,
-        headers: Mapping[str, str] | None,
-        json: Any,
-        data: Mapping[str, str] | None,
-        auth: tuple[str, str] | None,
-    ) -> httpx.Response:
+    async def _send_once(self, request: ProviderRequest, operation: str) -> ProviderResponse:
         started = time.perf_counter()
         try:
             # Inside the try: a malformed configured URL is reported like any unreachable server.
-            path = httpx.URL(url).path
-            # The deadline covers the body too: `request` (not streaming) reads all of it
-            # before it returns.
+            path = urlsplit(request.url).path
+            # The deadline covers the body too: the transport reads all of it before it returns.
             async with asyncio.timeout(self.timeout):
-                response = await self.client.request(
-                    method,
-                    url,
-                    headers=dict(headers) if headers else None,
-                    json=json,
-                    data=dict(data) if data is not None else None,
-                    auth=auth,
-                    timeout=self.timeout,
-                )
-        except (httpx.TimeoutException, TimeoutError) as error:
+                response = await self.transport.request(request)
+        except TimeoutError as error:
             raise ProviderUnavailable(
                 self.provider, operation, f"no answer within {self.timeout:g}s"
             ) from error
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except (TransportError, ValueError) as error:
             # Transport errors, bad URLs, protocol violations: the server is not usable now.
-            kind = type(error).__name__
+            kind = str(error) if isinstance(error, TransportError) else type(error).__name__
             raise ProviderUnavailable(
                 self.provider, operation, f"could not reach the server ({kind})"
             ) from error
@@ -210,7 +315,7 @@ class ProviderHttp:
             "%s %s %s %s -> %d in %.0f ms",
             self.provider,
             operation,
-            method,
+            request.method,
             path,
             response.status_code,
             elapsed_ms,

@@ -1,4 +1,4 @@
-"""The one error tree of the provider layer; httpx exceptions never leave `providers/`.
+"""The one error tree of the provider layer; no HTTP library's exceptions leave `providers/`.
 
 ```
 ProviderError                  .provider, .operation; str() is safe for an operator (no secrets)

@@ -1,6 +1,6 @@
 """The BigBlueButton API calls, one typed method per endpoint.
 
-All calls are signed GETs whose complete URL is built here (never httpx `params=`), so the
+All calls are signed GETs whose complete URL is built here (and sent as it is), so the
 hashed query is the sent query. A meeting's passwords are derived from the secret, which makes
 `create` idempotent on every server version; `create` is therefore safe to retry, like every
 other call here. Join links are signed URLs built without any HTTP call.
@@ -15,10 +15,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from xml.etree.ElementTree import Element
 
-import httpx
-
 from providers._client import ProviderClient
-from providers._http import RetryPolicy, Sleep
+from providers._http import ProviderResponse, RetryPolicy, Sleep, Transport
 from providers.base import MeetingSettings, Role
 from providers.bigbluebutton import responses
 from providers.bigbluebutton.checksum import ALGORITHMS, signed_query
@@ -87,7 +85,7 @@ class BigBlueButtonApi(ProviderClient):
         secret: str,
         checksum: str = "sha1",
         join_with_password: bool = False,
-        client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -96,7 +94,12 @@ class BigBlueButtonApi(ProviderClient):
         if checksum not in ALGORITHMS:
             raise ValueError(f"checksum must be one of {', '.join(ALGORITHMS)}")
         super().__init__(
-            client=client, timeout=timeout, retry=retry, secrets=[secret], sleep=sleep, meter=meter
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            secrets=[secret],
+            sleep=sleep,
+            meter=meter,
         )
         self._api = url.rstrip("/")
         self._secret = secret
@@ -123,7 +126,7 @@ class BigBlueButtonApi(ProviderClient):
             return responses.parse(response.content, call, self._http.redact)
 
     @staticmethod
-    def _check_status(response: httpx.Response, call: str) -> None:
+    def _check_status(response: ProviderResponse, call: str) -> None:
         # BBB answers every API outcome, failures included, with 200 + XML; the outcome is in
         # <returncode>. Any other status came from something in front of it (nginx, a proxy, a
         # wrong URL); 5xx was already turned into ProviderUnavailable. A 404 or 403 will not go

@@ -16,10 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from providers._client import ProviderClient
-from providers._http import RetryPolicy, Sleep
+from providers._http import RetryPolicy, Sleep, Transport
 from providers.base import (
     Attendee,
     Capability,
@@ -98,14 +96,14 @@ class LiveMinutesClient(ProviderClient):
         url: str = DEFAULT_URL,
         account_sid: str,
         auth_token: str,
-        client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         meter: CallMeter = NO_METER,
     ) -> None:
         super().__init__(
-            client=client,
+            transport=transport,
             timeout=timeout,
             retry=retry,
             secrets=[auth_token],

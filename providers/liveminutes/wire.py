@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, TypeVar
 
-import httpx
-
+from providers._http import ProviderResponse
 from providers.errors import (
     ProviderAuthError,
     ProviderInputError,
@@ -108,7 +107,7 @@ def wire_float(method: str, field: str, value: float) -> str:
 # -- what we read ----------------------------------------------------------------------------
 
 
-def read_answer(response: httpx.Response, method: str, redact: Redact) -> dict[str, Any]:
+def read_answer(response: ProviderResponse, method: str, redact: Redact) -> dict[str, Any]:
     """The JSON body of an answer whose `resultcode` is 1; every other answer raises.
 
     The document signals every failure inside the JSON, so the HTTP status decides nothing

@@ -16,12 +16,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-import httpx
 from pydantic import ValidationError
 
 from providers._client import ProviderClient
-from providers._http import RetryPolicy, Sleep
+from providers._http import ProviderResponse, RetryPolicy, Sleep, Transport
 from providers.base import (
     Attendee,
     Capability,
@@ -85,14 +85,19 @@ class VConnctClient(ProviderClient):
         license: str,  # named like the config key, though it shadows a builtin
         language: str | None = None,
         join_path: str = DOCUMENTED_JOIN_PATH,
-        client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         meter: CallMeter = NO_METER,
     ) -> None:
         super().__init__(
-            client=client, timeout=timeout, retry=retry, secrets=[license], sleep=sleep, meter=meter
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            secrets=[license],
+            sleep=sleep,
+            meter=meter,
         )
         self._base = url.rstrip("/")
         self._headers = {"license": license, "Accept": "application/json"}
@@ -226,11 +231,11 @@ class VConnctClient(ProviderClient):
         json_body: Any = None,
         idempotent: bool | None = None,
     ) -> Any:
-        url = httpx.URL(self._base + path, params=dict(query) if query else None)
+        url = self._base + path + ("?" + urlencode(dict(query)) if query else "")
         with self._http.measured(operation):
             response = await self._http.send(
                 method,
-                str(url),
+                url,
                 operation=operation,
                 # POSTs create meetings and sessions: a retry could double them.
                 idempotent=method != "POST" if idempotent is None else idempotent,
@@ -239,7 +244,7 @@ class VConnctClient(ProviderClient):
             )
             return self._read(response, operation)
 
-    def _read(self, response: httpx.Response, operation: str) -> Any:
+    def _read(self, response: ProviderResponse, operation: str) -> Any:
         """The envelope's data, or the provider error it says."""
         try:
             envelope = wire.Envelope.model_validate(response.json())

@@ -1,5 +1,6 @@
 """BigBlueButton without a server: golden checksum vectors, the exact query bytes on the wire,
-parameter mapping, XML parsing and error decisions, all through `httpx.MockTransport`."""
+parameter mapping, XML parsing and error decisions, all through a hand transport
+(`tests/providers/transport.py`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
-from providers._http import RetryPolicy, Sleep
+from providers._http import ProviderRequest, ProviderResponse, RetryPolicy, Sleep
 from providers.base import (
     Capability,
     MeetingSettings,
@@ -34,6 +34,7 @@ from providers.errors import (
     ProviderUnavailable,
     ProviderUnsupported,
 )
+from tests.providers.transport import HandTransport, path, query, reply
 
 DOC_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"  # the example secret of the BBB docs
 API = "https://bbb.test/bigbluebutton/api"
@@ -100,39 +101,44 @@ ONE_RECORDING = (
     b"<length>60</length></format></playback></recording></recordings></response>"
 )
 
-Answer = Callable[[httpx.Request], httpx.Response]
+Answer = Callable[[ProviderRequest], ProviderResponse]
 
 
 class Wire:
-    """A MockTransport that records every request and answers from a function."""
+    """Records every request as it would go on the wire and answers from a function."""
 
     def __init__(self, answer: Answer | bytes) -> None:
-        self.requests: list[httpx.Request] = []
+        self.requests: list[ProviderRequest] = []
         self._answer = answer
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: ProviderRequest) -> ProviderResponse:
         self.requests.append(request)
         if isinstance(self._answer, bytes):
-            return httpx.Response(200, content=self._answer)
+            return reply(200, content=self._answer)
         return self._answer(request)
 
     @property
-    def last(self) -> httpx.Request:
+    def last(self) -> ProviderRequest:
         return self.requests[-1]
 
+    @property
+    def query(self) -> str:
+        """The last query string, exactly as sent."""
+        return query(self.last)
+
     def params(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.last.url.query.decode(), keep_blank_values=True)
+        return parse_qsl(self.query, keep_blank_values=True)
 
 
-def no_http(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"no HTTP expected, got {request.method} {request.url.path}")
+def no_http(request: ProviderRequest) -> ProviderResponse:
+    raise AssertionError(f"no HTTP expected, got {request.method} {path(request)}")
 
 
 class Factory:
     """Builds clients on MockTransport wires and closes them all at the end of a test."""
 
     def __init__(self) -> None:
-        self._opened: list[httpx.AsyncClient] = []
+        self._opened: list[HandTransport] = []
 
     def __call__(
         self,
@@ -146,14 +152,14 @@ class Factory:
         sleep: Sleep = asyncio.sleep,
     ) -> BigBlueButtonClient:
         """A client whose every request goes to `wire`; without one, any request fails."""
-        http = httpx.AsyncClient(transport=httpx.MockTransport(wire or Wire(no_http)))
+        http = HandTransport(wire or Wire(no_http))
         self._opened.append(http)
         return BigBlueButtonClient(
             url=url,
             secret=secret,
             checksum=algorithm,
             join_with_password=join_with_password,
-            client=http,
+            transport=http,
             retry=retry,
             sleep=sleep,
         )
@@ -185,9 +191,9 @@ async def test_create_sends_exactly_the_golden_query(bbb: Factory, algorithm: st
     created = await client.create(
         "abc123", "Test Meeting", attendee_pw="111222", moderator_pw="333444"
     )
-    expected = f"{CREATE_Q}&checksum={CREATE_DIGESTS[algorithm]}".encode()
-    assert wire.last.url.query == expected
-    assert wire.last.url.path == "/bigbluebutton/api/create"
+    expected = f"{CREATE_Q}&checksum={CREATE_DIGESTS[algorithm]}"
+    assert wire.query == expected
+    assert path(wire.last) == "/bigbluebutton/api/create"
     assert wire.last.method == "GET"
     assert created.create_time == "1715261728123"
     assert not created.duplicate
@@ -199,26 +205,18 @@ async def test_a_call_without_parameters_hashes_only_the_call_name(
 ) -> None:
     wire = Wire(NO_MEETINGS)
     assert await bbb(wire, algorithm=algorithm).get_meetings() == []
-    assert wire.last.url.query == f"checksum={GET_MEETINGS_DIGESTS[algorithm]}".encode()
+    assert wire.query == f"checksum={GET_MEETINGS_DIGESTS[algorithm]}"
 
 
 async def test_single_parameter_calls_match_their_vectors(
     bbb: Factory,
 ) -> None:
-    wire = Wire(
-        lambda r: httpx.Response(
-            200, content=ONE_ATTENDEE if "Info" in r.url.path else RUNNING_FALSE
-        )
-    )
+    wire = Wire(lambda r: reply(200, content=ONE_ATTENDEE if "Info" in path(r) else RUNNING_FALSE))
     client = bbb(wire)
     assert await client.is_meeting_running("abc123") is False
-    assert (
-        wire.last.url.query == b"meetingID=abc123&checksum=8478733ccb8695b8aaaff48b3c1e281a75a6f046"
-    )
+    assert wire.query == "meetingID=abc123&checksum=8478733ccb8695b8aaaff48b3c1e281a75a6f046"
     await client.get_meeting_info("abc123")
-    assert (
-        wire.last.url.query == b"meetingID=abc123&checksum=f4a4a2107fae99c5a388a49250a191aab50f3a4a"
-    )
+    assert wire.query == "meetingID=abc123&checksum=f4a4a2107fae99c5a388a49250a191aab50f3a4a"
 
 
 async def test_end_sends_the_moderator_password_signed(
@@ -231,7 +229,7 @@ async def test_end_sends_the_moderator_password_signed(
     await bbb(wire).end_meeting("abc123")
     password = derive_password(DOC_SECRET, "abc123", "moderator")
     expected = signed_query("end", [("meetingID", "abc123"), ("password", password)], DOC_SECRET)
-    assert wire.last.url.query == expected.encode()
+    assert wire.query == expected
 
 
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
@@ -420,9 +418,9 @@ def meeting_answers(*, running: bool, forcibly_ended: bool, end_time: int) -> Wi
     ).encode()
     is_running = RUNNING_FALSE.replace(b"false", str(running).lower().encode())
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = is_running if request.url.path.endswith("/isMeetingRunning") else info
-        return httpx.Response(200, content=body)
+    def answer(request: ProviderRequest) -> ProviderResponse:
+        body = is_running if path(request).endswith("/isMeetingRunning") else info
+        return reply(200, content=body)
 
     return Wire(answer)
 
@@ -531,7 +529,7 @@ async def test_unreadable_answers_are_protocol_errors(bbb: Factory, body: bytes)
 @pytest.mark.parametrize("status", [302, 401, 403, 404, 405, 413])
 async def test_a_status_other_than_200_is_a_protocol_error(bbb: Factory, status: int) -> None:
     # Even with a SUCCESS body: BBB itself answers 200, so something else answered.
-    wire = Wire(lambda _r: httpx.Response(status, content=RUNNING_FALSE))
+    wire = Wire(lambda _r: reply(status, content=RUNNING_FALSE))
     with pytest.raises(ProviderProtocolError, match=f"HTTP {status}"):
         await bbb(wire).is_meeting_running("m1")
 
@@ -545,12 +543,12 @@ async def test_5xx_is_unavailable_and_retried_without_real_sleeps(
         delays.append(delay)
 
     statuses = iter([502, 503, 200])
-    wire = Wire(lambda _r: httpx.Response(next(statuses), content=RUNNING_FALSE))
+    wire = Wire(lambda _r: reply(next(statuses), content=RUNNING_FALSE))
     client = bbb(wire, retry=RetryPolicy(attempts=3, base_delay=0.1), sleep=sleep)
     assert await client.is_meeting_running("m1") is False
     assert delays == [0.1, 0.2]
     assert len({r.url for r in wire.requests}) == 1, "a retry sends the very same signed URL"
-    wire = Wire(lambda _r: httpx.Response(500))
+    wire = Wire(lambda _r: reply(500))
     with pytest.raises(ProviderUnavailable) as caught:
         await bbb(wire, retry=RetryPolicy(attempts=1)).is_meeting_running("m1")
     assert caught.value.status == 500
@@ -575,7 +573,7 @@ async def test_version_document_needs_no_checksum(
     )
     wire = Wire(body)
     version = await bbb(wire, url=API + "/").api_version()
-    assert str(wire.last.url) == API
+    assert wire.last.url == API
     assert (version.version, version.api_version, version.bbb_version) == ("2.0", "2.0", "3.0.19")
     older = await bbb(
         Wire(b"<response><returncode>SUCCESS</returncode><version>0.9</version></response>")
@@ -643,15 +641,15 @@ def test_the_secret_is_not_in_the_repr(bbb: Factory) -> None:
 
 
 async def test_an_owned_client_is_closed_and_an_injected_one_is_not() -> None:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(no_http)) as injected:
-        await BigBlueButtonClient(url=API, secret=DOC_SECRET, client=injected).aclose()
-        assert not injected.is_closed
+    async with HandTransport(no_http) as injected:
+        await BigBlueButtonClient(url=API, secret=DOC_SECRET, transport=injected).aclose()
+        assert not injected.closed
     owned = BigBlueButtonClient(url=API, secret=DOC_SECRET)
     await owned.aclose()
-    assert owned._http.client.is_closed
+    assert owned._http.transport.closed  # type: ignore[attr-defined]
 
 
-async def test_an_unreachable_server_is_unavailable_not_an_httpx_error() -> None:
+async def test_an_unreachable_server_is_unavailable_not_a_transport_error() -> None:
     # Port 9 (discard) on loopback: nothing listens there in a test run.
     client = BigBlueButtonClient(
         url="http://127.0.0.1:9/bigbluebutton/api",

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 
-from providers._http import RetryPolicy
+from providers._http import ProviderRequest, ProviderResponse, RetryPolicy, TransportError
 from providers.base import (
     Capability,
     MeetingProvider,
@@ -43,6 +43,7 @@ from providers.liveminutes import (
 from providers.simulators._server import SimulatorServer
 from providers.simulators.liveminutes import LiveMinutesSimulator
 from tests.providers.sleeps import SleepRecorder
+from tests.providers.transport import Handler, HandTransport, form, reply
 
 SID, TOKEN = "AC-test-sid", "lm-auth-token-secret"
 BASIC = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
@@ -84,20 +85,14 @@ async def lm() -> AsyncIterator[Rig]:
             await client.aclose()
 
 
-Handler = (
-    Callable[[httpx.Request], httpx.Response]
-    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
-)
-
-
-def mock_client(handler: Handler) -> tuple[LiveMinutesClient, httpx.AsyncClient]:
-    """A client on a MockTransport (which holds no connections, so closing it is optional)."""
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def mock_client(handler: Handler) -> tuple[LiveMinutesClient, HandTransport]:
+    """A client on a hand transport (which holds no connections, so closing it is optional)."""
+    http = HandTransport(handler)
     client = LiveMinutesClient(
         url="http://lm.test",
         account_sid=SID,
         auth_token=TOKEN,
-        client=http,
+        transport=http,
         retry=RetryPolicy(attempts=1),
     )
     return client, http
@@ -106,10 +101,10 @@ def mock_client(handler: Handler) -> tuple[LiveMinutesClient, httpx.AsyncClient]
 def answering(body: object, status: int = 200) -> LiveMinutesClient:
     """A client whose every request gets `body` as JSON (or as text if it is a str)."""
 
-    def handler(_request: httpx.Request) -> httpx.Response:
+    def handler(_request: ProviderRequest) -> ProviderResponse:
         if isinstance(body, str):
-            return httpx.Response(status, text=body)
-        return httpx.Response(status, json=body)
+            return reply(status, text=body)
+        return reply(status, json=body)
 
     return mock_client(handler)[0]
 
@@ -331,7 +326,7 @@ async def test_attendance_asks_at_most_ten_at_once() -> None:
     in_flight = peak = 0
     ten_waiting, release = asyncio.Event(), asyncio.Event()
 
-    async def handler(_request: httpx.Request) -> httpx.Response:
+    async def handler(_request: ProviderRequest) -> ProviderResponse:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
@@ -339,7 +334,7 @@ async def test_attendance_asks_at_most_ten_at_once() -> None:
             ten_waiting.set()
         await release.wait()
         in_flight -= 1
-        return httpx.Response(200, json={"resultcode": 1, "status": "10"})
+        return reply(200, json={"resultcode": 1, "status": "10"})
 
     client, http = mock_client(handler)
     async with http:
@@ -360,16 +355,16 @@ async def test_attendance_raises_the_first_failure_after_the_rest_finished() -> 
     finished: list[str] = []
     failed = asyncio.Event()
 
-    async def handler(request: httpx.Request) -> httpx.Response:
-        puid = dict(httpx.QueryParams(request.content.decode()))["puid"]
+    async def handler(request: ProviderRequest) -> ProviderResponse:
+        puid = form(request)["puid"]
         if puid == "u1":
             failed.set()
-            return httpx.Response(500)
+            return reply(500)
         await failed.wait()
         for _ in range(100):  # still busy well after the failure has been raised
             await asyncio.sleep(0)
         finished.append(puid)
-        return httpx.Response(200, json={"resultcode": 1, "status": "2"})
+        return reply(200, json={"resultcode": 1, "status": "2"})
 
     client, http = mock_client(handler)
     async with http:
@@ -677,7 +672,7 @@ async def test_the_auth_token_never_reaches_logs_errors_or_repr(
     assert SID in repr(lm.client)
 
 
-async def test_no_httpx_exception_escapes() -> None:
+async def test_no_transport_exception_escapes() -> None:
     sim = LiveMinutesSimulator(SID, TOKEN)
     async with SimulatorServer(sim) as server:
         url = server.url
@@ -703,23 +698,24 @@ async def test_no_httpx_exception_escapes() -> None:
     finally:
         await client.aclose()
 
-    def broken(_request: httpx.Request) -> httpx.Response:
-        raise httpx.RemoteProtocolError("peer closed connection")
+    def broken(_request: ProviderRequest) -> ProviderResponse:
+        raise TransportError("ServerDisconnectedError")
 
     broken_client, http = mock_client(broken)
     async with http:
         with pytest.raises(ProviderUnavailable) as caught:
             await broken_client.get_meeting_url("m")
-    assert isinstance(caught.value.__cause__, httpx.HTTPError)  # translated, not leaked
+    assert isinstance(caught.value.__cause__, TransportError)  # translated, not leaked
+    assert "ServerDisconnectedError" in caught.value.message
 
 
 async def test_aclose_closes_only_a_client_it_built(lm: Rig) -> None:
     owned = LiveMinutesClient(url=lm.url, account_sid=SID, auth_token=TOKEN)
     await owned.aclose()
-    assert owned._http.client.is_closed
+    assert owned._http.transport.closed  # type: ignore[attr-defined]
 
-    client, http = mock_client(lambda _r: httpx.Response(200, json={"resultcode": 1}))
+    client, http = mock_client(lambda _r: reply(200, json={"resultcode": 1}))
     async with http:
         await client.aclose()
-        assert not http.is_closed
+        assert not http.closed
         await client.cancel_meeting("m")  # the injected pool still works

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from providers._http import RetryPolicy
+from providers._http import ProviderRequest, ProviderResponse, RetryPolicy
 from providers.base import (
     SETTING_NAMES,
     MeetingSettings,
@@ -29,6 +29,7 @@ from providers.errors import (
 from providers.simulators._server import SimulatorServer
 from providers.simulators.vconnct import VConnctSimulator
 from providers.vconnct import VConnctClient
+from tests.providers.transport import HandTransport, path, reply
 
 LICENSE = "vc-license-key-secret"
 ALICE = Participant("slack:T1:UALICE", "Alice")
@@ -193,31 +194,31 @@ async def test_bad_license_unknown_meeting_timeout_500_malformed(vc, caplog):
 async def test_configured_join_path_is_used():
     seen: list[str] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request.url.path)
+    def answer(request: ProviderRequest) -> ProviderResponse:
+        seen.append(path(request))
         body = {"status": True, "status_code": 200, "message": "success", "data": {"url": "u"}}
-        return httpx.Response(200, json=body)
+        return reply(200, json=body)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+    async with HandTransport(answer) as http:
         client = VConnctClient(
-            url="http://vc.test", license=LICENSE, client=http, join_path="api/v1/join_meeting"
+            url="http://vc.test", license=LICENSE, transport=http, join_path="api/v1/join_meeting"
         )
         await client.join("m", "Bob", "viewer")
     assert seen == ["/api/v1/join_meeting/"]
 
 
 async def test_license_echoed_by_the_server_is_redacted():
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: ProviderRequest) -> ProviderResponse:
         body = {
             "status": False,
             "status_code": 400,
             "message": "error",
             "error_messages": [f"license {LICENSE} has expired rooms"],
         }
-        return httpx.Response(400, json=body)
+        return reply(400, json=body)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        client = VConnctClient(url="http://vc.test", license=LICENSE, client=http)
+    async with HandTransport(answer) as http:
+        client = VConnctClient(url="http://vc.test", license=LICENSE, transport=http)
         with pytest.raises(ProviderRejected) as caught:
             await client.list_meetings()
     assert LICENSE not in str(caught.value)
