@@ -232,3 +232,23 @@ def test_example_config_turns_recordings_off_for_one_server():
     override = config.tenants["discord:812345678901234567"].recordings
     assert override is not None
     assert override.enabled is False
+
+
+def test_every_unset_variable_is_told_with_every_other_problem():
+    text = (
+        "providers:\n"
+        "  bigbluebutton: {url: 'ftp://x', secret: '${BBB_SECRET}'}\n"
+        "  vconnct: {url: 'https://v.example.org', license: '${A}-${B}'}\n"
+        "discord: {token: '${DISCORD_TOKEN}', application_id: 1, guilds: ['${GUILD}']}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env={})
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "config: invalid configuration"
+    assert sorted(line.strip() for line in lines[1:]) == [
+        "discord.guilds[0]: environment variable GUILD is not set",
+        "discord.token: environment variable DISCORD_TOKEN is not set",
+        "providers.bigbluebutton.secret: environment variable BBB_SECRET is not set",
+        "providers.bigbluebutton.url: must be an http(s) URL",
+        "providers.vconnct.license: environment variables A, B are not set",
+    ]
