@@ -146,10 +146,38 @@ class DiscordConfig(_Section):
     api_url: str | None = None
     # For bots in 1000+ servers: run every shard in this process (AutoShardedClient).
     sharded: bool = False
+    # Shards split across processes: this one runs `shard_ids` of `shard_count` in all (each
+    # process the same count, the ids between them covering 0 .. shard_count-1 once).
+    # shard_count alone: all of that many shards here. Either one implies `sharded`.
+    shard_ids: list[int] | None = None
+    shard_count: int | None = Field(default=None, ge=1)
     # Mirror scheduled meetings as Discord scheduled events in every server, unless a server's
     # `tenants."discord:ID".discord_events` says otherwise.
     events: bool = False
 
+    def model_post_init(self, _context: Any) -> None:
+        split = self.shard_ids is not None or self.shard_count is not None
+        if split and "sharded" in self.model_fields_set and not self.sharded:
+            raise ValueError("sharded is false but shard_ids/shard_count are set; remove sharded")
+        if self.shard_ids is None:
+            return
+        if self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count: the number of shards in all processes")
+        if not self.shard_ids:
+            raise ValueError("shard_ids is empty: list the shards this process runs, e.g. [0, 1]")
+        outside = [shard for shard in self.shard_ids if not 0 <= shard < self.shard_count]
+        if outside:
+            raise ValueError(
+                f"shard_ids {outside} are outside 0..{self.shard_count - 1} (shard_count is "
+                f"{self.shard_count})"
+            )
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError("shard_ids names a shard twice")
+
+    @property
+    def shards(self) -> bool:
+        """Whether the sharded client runs (all shards here, or this process's share)."""
+        return self.sharded or self.shard_count is not None
 
 
 class ServerConfig(_Section):

@@ -83,8 +83,18 @@ async def test_run_serves_slack_until_stopped(tmp_path):
     assert (tmp_path / "run.db").exists()
 
 
-@pytest.mark.parametrize("sharded", [False, True])
-async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, monkeypatch, sharded):
+@pytest.mark.parametrize(
+    ("sharding", "shard"),
+    [
+        ("  sharded: false\n", None),
+        ("  sharded: true\n", [0, 1]),  # every shard here: as many as Discord says (one)
+        ("  shard_ids: [1]\n  shard_count: 2\n", [1, 2]),  # this process's share of two
+        ("  shard_count: 3\n", [0, 3]),  # three here: the first to identify is shard 0
+    ],
+)
+async def test_run_serves_discord_through_its_gateway_until_stopped(
+    tmp_path, monkeypatch, sharding, shard
+):
     # The whole Discord path as `meetbot run` starts it: login, command sync, the gateway
     # handshake, an interaction arriving over the gateway, the answers over REST.
     fake = FakeDiscord()
@@ -99,7 +109,7 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
             f"  application_id: {APP_ID}\n"
             f"  guilds: [{GUILD}]\n"
             f"  api_url: {fake.url}\n"
-            f"  sharded: {str(sharded).lower()}\n",
+            f"{sharding}",
             env={},
         )
         stop = asyncio.Event()
@@ -107,7 +117,7 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
         await fake.wait_until(lambda: bool(fake.find("GATEWAY", "IDENTIFY")))
         identify = fake.find("GATEWAY", "IDENTIFY")[0].body
         assert identify["token"] == "discord-run-token"
-        assert ("shard" in identify) is sharded  # AutoShardedClient names its shard
+        assert identify.get("shard") == shard  # AutoShardedClient names its shard
         assert fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
         await fake.dispatch(
             "INTERACTION_CREATE",
