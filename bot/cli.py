@@ -2,8 +2,10 @@
 
 Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
 simulators, no config needed), `console` (the terminal chat against configured providers),
-`simulate` (the three provider simulators on loopback), `check` (load a config and prove each
-configured provider answers with working credentials), `slack-manifest` and `discord-invite`.
+`simulate` (the three provider simulators on loopback), `check` (load a config and prove the
+store, each provider, Slack and Discord accept it: what `run` would refuse), `healthcheck` (the
+container's probe), `slack-manifest` and `discord-invite`. The config is the file given with
+`--config` (or `$MEETBOT_CONFIG`) with the MEETBOT_* environment on top; either may say it all.
 Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
 """
 
@@ -23,13 +25,12 @@ import yaml
 from adapters.discord import invite_url
 from adapters.slack.manifest import manifest
 from bot import console as terminal
+from bot import environment, preflight
 from bot import run as running
-from bot.app import build_providers
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError
 from bot.logs import configure_logging, redact_secrets
 from bot.simulated import Ports, SimulatedProviders
 from commands.store import StoreError
-from providers.base import ProviderError
 
 DEFAULT_SIMULATOR_PORTS = Ports(bigbluebutton=8090, vconnct=8091, liveminutes=8092)
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     console_parser = commands.add_parser(
         "console", help="the terminal chat against the configured providers"
     )
-    console_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(console_parser)
     for terminal_parser in (demo_parser, console_parser):
         terminal_parser.add_argument(
             "--now",
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     run_parser = commands.add_parser("run", help="run the configured chat adapters until Ctrl-C")
-    run_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(run_parser)
 
     manifest = commands.add_parser(
         "slack-manifest", help="print the Slack app manifest to paste at api.slack.com/apps"
@@ -91,10 +92,33 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--application-id", type=int, metavar="ID", help="the application id")
 
     check = commands.add_parser(
-        "check", help="validate a config file and ask every configured provider if it answers"
+        "check",
+        help="validate the config and ask the store, every provider, Slack and Discord if they "
+        "accept it",
     )
-    check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(check)
+    healthcheck_parser = commands.add_parser(
+        "healthcheck",
+        help="exit 0 if the running bot's /healthz answers (without server.port: if the store "
+        "opens), else 1",
+    )
+    add_config_arguments(healthcheck_parser)
     return parser
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML config file (default: $MEETBOT_CONFIG); MEETBOT_* variables override it, "
+        "and without it they must say everything",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        metavar="DIR",
+        help="files named like MEETBOT_* variables, one value each (default: "
+        "$MEETBOT_SECRETS_DIR, else /run/secrets when it exists)",
+    )
 
 
 async def simulate(args: argparse.Namespace) -> int:
@@ -118,33 +142,30 @@ async def simulate(args: argparse.Namespace) -> int:
 
 
 async def check(args: argparse.Namespace) -> int:
-    config = _config(args.config, "check")
+    config = _config(args.config, "check", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
-    providers = build_providers(config.providers)
-    failures = 0
-    try:
-        for name, provider in providers.items():
-            try:
-                health = await provider.health()
-            except ProviderError as error:
-                failures += 1
-                print(f"{name:<14} FAILED  {type(error).__name__}: {error.message}")
-                continue
-            version = f"version {health.version}" if health.version else ""
-            detail = "; ".join(part for part in (version, health.detail or "") if part)
-            print(f"{name:<14} {'ok' if health.ok else 'FAILED':<7} {detail}".rstrip())
-            failures += 0 if health.ok else 1
-    finally:
-        for provider in providers.values():
-            await provider.aclose()
-    default = config.providers.default_name()
-    print(f"default provider: {default}")
-    return 1 if failures else 0
+    findings = await preflight.check_all(config)
+    for finding in findings:
+        print(finding.line())
+    print(f"default provider: {config.providers.default_name()}")
+    if config.slack is None and config.discord is None:
+        print("chat: neither slack nor discord is configured: `meetbot run` refuses this config")
+        print("      (`meetbot console` uses it)")
+    return 0 if all(finding.ok for finding in findings) else 1
+
+
+async def healthcheck(args: argparse.Namespace) -> int:
+    config = _config(args.config, "healthcheck", getattr(args, "secrets_dir", None))
+    if config is None:
+        return 2
+    finding = await preflight.probe(config)
+    print(finding.line())
+    return 0 if finding.ok else 1
 
 
 async def run(args: argparse.Namespace) -> int:
-    config = _config(args.config, "run")
+    config = _config(args.config, "run", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
     stop = asyncio.Event()
@@ -198,7 +219,7 @@ async def discord_invite(args: argparse.Namespace) -> int:
 
 
 async def console(args: argparse.Namespace) -> int:
-    config = _config(args.config, "console")
+    config = _config(args.config, "console", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
     try:
@@ -223,15 +244,20 @@ def moment(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _config(path: str, command: str) -> Config | None:
-    """The config at `path`, or None after saying on stderr what is wrong with it."""
+def _config(path: str | None, command: str, secrets_dir: str | None = None) -> Config | None:
+    """The config at `path` (else $MEETBOT_CONFIG, else none) with the environment's layer on
+    top, or None after saying on stderr everything that is wrong with it."""
+    env = os.environ
     try:
-        config = load_config(path)
+        folder = environment.secrets_dir(secrets_dir, env)
+        loaded = environment.load(path or env.get("MEETBOT_CONFIG") or None, env, folder)
     except ConfigError as error:
         print(f"meetbot {command}: {error}", file=sys.stderr)
         return None
-    redact_secrets(config.secrets())
-    return config
+    for name in loaded.unused:
+        print(f"meetbot {command}: {name} names no config key; ignored", file=sys.stderr)
+    redact_secrets(loaded.config.secrets())
+    return loaded.config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners = {
         "simulate": simulate,
         "check": check,
+        "healthcheck": healthcheck,
         "console": console,
         "demo": demo,
         "run": run,
