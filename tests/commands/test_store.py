@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,14 +215,15 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
     )
     await store.add_meeting(meeting("now", state=MeetingState.RUNNING, started_at=AT))
     await store.close()
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection, connection:
         connection.execute("DELETE FROM jobs")
         connection.execute("DELETE FROM occurrences")
         connection.execute("DROP TABLE cards")
         connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
         connection.execute(
             "INSERT INTO reminders (meeting_id, due_at, kind, failures) VALUES (?, ?, ?, 0)",
-            ("soon", (start - timedelta(minutes=10)).replace(tzinfo=None), "start"),
+            # As SQLAlchemy writes a naive datetime (sqlite3's own adapter is deprecated).
+            ("soon", (start - timedelta(minutes=10)).replace(tzinfo=None).isoformat(" "), "start"),
         )
         connection.execute("UPDATE kv SET value = '1' WHERE key = 'meetbot.schema_version'")
     upgraded = await MeetingStore.open(f"sqlite:///{db}")
@@ -246,7 +248,7 @@ async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(tmp_path):
     await store.add_meeting(meeting("two"))
     await store.add_meeting(meeting("none"))
     await store.close()
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection, connection:
         connection.execute("DROP TABLE cards")
         connection.execute("ALTER TABLE meetings ADD COLUMN card_refs JSON NOT NULL DEFAULT '[]'")
         connection.execute(
@@ -263,7 +265,7 @@ async def test_a_layout_2_store_keeps_its_cards_in_their_own_table(tmp_path):
         assert await upgraded.card_refs("new") == ("C9/9.9",)
     finally:
         await upgraded.close()
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection, connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(meetings)")]
     assert "card_refs" not in columns
 
