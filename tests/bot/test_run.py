@@ -335,3 +335,15 @@ def test_a_slack_port_apart_from_the_servers_is_refused():
             "slack: {mode: http, bot_token: b, signing_secret: s, port: 3000}\n",
             env={},
         )
+
+
+async def test_an_unreachable_discord_api_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    section = (  # nothing listens on port 9
+        f"discord: {{token: discord-token, application_id: {APP_ID}, "
+        "api_url: 'http://127.0.0.1:9/api/v10'}\n"
+    )
+    assert await run_with(tmp_path, section) == 2
+    err = capsys.readouterr().err
+    assert "meetbot run: cannot reach the Discord API (ClientConnectorError)" in err
+    assert "Traceback" not in err
