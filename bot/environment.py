@@ -72,7 +72,7 @@ def secrets_dir(given: str | None, env: Mapping[str, str]) -> Path | None:
 
 
 def read_secrets(folder: Path | None) -> dict[str, str]:
-    """The files of `folder` named MEETBOT_… (any case), as variables: name -> content."""
+    """The files of `folder` named MEETBOT_… (any case), as variables: file name -> content."""
     found: dict[str, str] = {}
     if folder is None:
         return found
@@ -87,13 +87,13 @@ def read_secrets(folder: Path | None) -> dict[str, str]:
         if len(data) > _SECRET_FILE_LIMIT:
             raise ConfigError(f"the secret file {file} is larger than 64 KiB")
         # `echo token > file` leaves a newline that is no part of the token.
-        found[file.name.upper()] = data.decode("utf-8", errors="replace").rstrip("\r\n")
+        found[file.name] = data.decode("utf-8", errors="replace").rstrip("\r\n")
     return found
 
 
 def environment_layer(env: Mapping[str, str], secrets: Mapping[str, str] | None = None) -> Layer:
     """The MEETBOT_* variables of `env` over those of the secret files, as a YAML-shaped tree."""
-    origins = {name.upper(): f"the secret file {name.lower()}" for name in secrets or {}}
+    origins = {name.upper(): f"the secret file {name}" for name in secrets or {}}
     variables = {name.upper(): value for name, value in (secrets or {}).items()}
     for name, value in env.items():
         if name.upper().startswith(PREFIX):

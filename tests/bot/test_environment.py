@@ -98,7 +98,7 @@ def test_an_error_names_the_variable_a_value_came_from_and_hides_it(tmp_path):
         in text
     )
     assert "slack.port: Input should be a valid integer" in text
-    assert "(from the secret file meetbot_slack__port)" in text
+    assert "(from the secret file MEETBOT_SLACK__PORT)" in text
     assert "slack.bot_tokn: unknown key" in text
     assert "s3cret" not in text
 
