@@ -11,12 +11,15 @@ import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord import DiscordAdapter
 from bot import cli
 from bot.config import ConfigError, parse_config
 from bot.run import run
 from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
+from commands.policy import RolePolicy, RolePolicyConfig
 from tests.adapters.fake_discord import APP_ID, FakeDiscord, meet_command
 from tests.adapters.fake_slack import FakeSlack
+from tests.commands.conftest import make_bench
 
 GUILD, CHANNEL = "420000000000000042", "770000000000000077"
 
@@ -89,7 +92,6 @@ async def test_run_serves_slack_until_stopped(tmp_path):
         ("  sharded: false\n", None),
         ("  sharded: true\n", [0, 1]),  # every shard here: as many as Discord says (one)
         ("  shard_ids: [1]\n  shard_count: 2\n", [1, 2]),  # this process's share of two
-        ("  shard_count: 3\n", [0, 3]),  # three here: the first to identify is shard 0
     ],
 )
 async def test_run_serves_discord_through_its_gateway_until_stopped(
@@ -136,6 +138,33 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(
         stop.set()
         assert await asyncio.wait_for(running, 15) == 0
     await fake.stop()
+
+
+async def test_a_shard_count_alone_runs_that_many_shards_here(tmp_path):
+    # Not over the gateway: discord.py launches shards one after the other, and one stopped
+    # while a later one still connects leaves that one's heartbeat thread behind.
+    config = parse_config(
+        "providers: {vconnct: {url: 'http://127.0.0.1:9', license: x}}\n"
+        f"discord: {{token: t, application_id: {APP_ID}, shard_count: 3}}\n",
+        env={},
+    )
+    assert config.discord is not None
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        try:
+            adapter = DiscordAdapter(
+                bench.router,
+                store=bench.store,
+                clock=bench.clock,
+                sharded=config.discord.shards,
+                shard_count=config.discord.shard_count,
+            )
+            assert isinstance(adapter.client, discord.AutoShardedClient)
+            assert (adapter.client.shard_count, adapter.client.shard_ids) == (3, None)
+        finally:
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
 
 
 async def test_run_without_a_chat_platform_says_what_to_do(tmp_path, capsys):
