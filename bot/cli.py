@@ -6,7 +6,8 @@ simulators, no config needed), `console` (the terminal chat against configured p
 store, each provider, Slack and Discord accept it: what `run` would refuse), `healthcheck` (the
 container's probe), `slack-manifest` and `discord-invite`. The config is the file given with
 `--config` (or `$MEETBOT_CONFIG`) with the MEETBOT_* environment on top; either may say it all.
-Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
+Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments (`healthcheck`: 1 for
+anything but healthy, as container runtimes read it).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ async def check(args: argparse.Namespace) -> int:
 async def healthcheck(args: argparse.Namespace) -> int:
     config = _config(args.config, "healthcheck", getattr(args, "secrets_dir", None))
     if config is None:
-        return 2
+        return 1  # a container runtime reads 1 as unhealthy (and reserves 2)
     finding = await preflight.probe(config)
     print(finding.line())
     return 0 if finding.ok else 1

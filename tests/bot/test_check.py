@@ -197,3 +197,11 @@ async def test_healthcheck_without_a_server_checks_the_store(tmp_path, capsys):
     config.write_text(store % f"sqlite:///{tmp_path / 'gone' / 'm.db'}")
     assert await cli.healthcheck(args) == 1
     assert re.search(r"store\s+FAILED\s+cannot open the store", capsys.readouterr().out)
+
+
+def test_healthcheck_says_unhealthy_for_an_unusable_config(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("providers: {}\n")
+    # Docker reads 1 as unhealthy and reserves 2; a config error is unhealthy too.
+    assert cli.main(["healthcheck", "--config", str(config)]) == 1
+    assert "at least one provider" in capsys.readouterr().err
