@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 
 SUDO    = $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup postgres demo simulate test lint typecheck layers pytest bench clean
+.PHONY: setup postgres demo simulate test test-pythons lint typecheck layers pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ simulate: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: setup
 	$(BIN)/mypy
@@ -45,6 +46,16 @@ pytest: setup postgres
 	$(BIN)/pytest
 
 test: lint typecheck layers pytest
+
+# The whole `make test` once per supported Python, each in a venv of its own (.venv-python3.X).
+# PYTHONS names interpreters on PATH, or paths to them.
+PYTHONS ?= python3.11 python3.12 python3.13
+test-pythons:
+	for py in $(PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+	    || { echo "test-pythons: $$py does not run (set PYTHONS)"; exit 1; }; \
+	  $(MAKE) test PYTHON=$$py VENV=.venv-python$$v || exit 1; \
+	done
 
 # The benches run in a virtualenv of their own, with the peers they compare against
 # (bench/requirements.txt): never installed into the product's.
@@ -62,4 +73,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) $(BENCH_VENV) .venv-python3.* .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -2,12 +2,15 @@
 
 Subcommands: `run` (the configured chat adapters), `demo` (the terminal chat against in-process
 simulators, no config needed), `console` (the terminal chat against configured providers),
-`simulate` (the three provider simulators on loopback), `check` (load a config and prove each
-configured provider answers with working credentials), `migrate` (bring the store's layout up
-to date), `slack-manifest` and `discord-invite`. `--log-level` and `--log-format` may stand
-before or after the subcommand; without them, `MEETBOT_LOG_LEVEL` and `MEETBOT_LOG_FORMAT` give
-the defaults (WARNING, text).
-Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments.
+`simulate` (the three provider simulators on loopback), `check` (load a config and prove the
+store, each provider, Slack and Discord accept it: what `run` would refuse), `healthcheck` (the
+container's probe), `migrate` (bring the store's layout up to date), `slack-manifest` and
+`discord-invite`. The config is the file given with `--config` (or `$MEETBOT_CONFIG`) with the
+MEETBOT_* environment on top; either may say it all. `--log-level` and `--log-format` may
+stand before or after the subcommand; without them, `MEETBOT_LOG_LEVEL` and
+`MEETBOT_LOG_FORMAT` give the defaults (WARNING, text).
+Exit codes: 0 fine, 1 a check failed, 2 unusable config or arguments (`healthcheck`: 1 for
+anything but healthy, as container runtimes read it).
 """
 
 from __future__ import annotations
@@ -23,12 +26,11 @@ from datetime import UTC, datetime
 
 import yaml
 
-from bot.app import build_providers
-from bot.config import Config, ConfigError, load_config
+from bot import environment
+from bot.config import Config, ConfigError
 from bot.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, configure_logging, redact_secrets
 from commands.store import StoreError
 from commands.store import migrate as store_migrations
-from providers.base import ProviderError
 
 # The simulators' default ports (bigbluebutton, vconnct, liveminutes).
 DEFAULT_BBB_PORT, DEFAULT_VCONNCT_PORT, DEFAULT_LIVEMINUTES_PORT = 8090, 8091, 8092
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     console_parser = commands.add_parser(
         "console", help="the terminal chat against the configured providers"
     )
-    console_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(console_parser)
     for terminal_parser in (demo_parser, console_parser):
         terminal_parser.add_argument(
             "--now",
@@ -68,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     run_parser = commands.add_parser("run", help="run the configured chat adapters until Ctrl-C")
-    run_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(run_parser)
 
     manifest = commands.add_parser(
         "slack-manifest", help="print the Slack app manifest to paste at api.slack.com/apps"
@@ -85,18 +87,40 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--application-id", type=int, metavar="ID", help="the application id")
 
     check = commands.add_parser(
-        "check", help="validate a config file and ask every configured provider if it answers"
+        "check",
+        help="validate the config and ask the store, every provider, Slack and Discord if they "
+        "accept it",
     )
-    check.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
-
+    add_config_arguments(check)
+    healthcheck_parser = commands.add_parser(
+        "healthcheck",
+        help="exit 0 if the running bot's /healthz answers (without server.port: if the store "
+        "opens), else 1",
+    )
+    add_config_arguments(healthcheck_parser)
     migrate_parser = commands.add_parser(
         "migrate", help="bring the store (storage.url) to this meetbot's layout, and say how"
     )
-    migrate_parser.add_argument("--config", required=True, metavar="FILE", help="YAML config file")
+    add_config_arguments(migrate_parser)
 
     for subcommand in commands.choices.values():
         add_logging_options(subcommand)
     return parser
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML config file (default: $MEETBOT_CONFIG); MEETBOT_* variables override it, "
+        "and without it they must say everything",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        metavar="DIR",
+        help="files named like MEETBOT_* variables, one value each (default: "
+        "$MEETBOT_SECRETS_DIR, else /run/secrets when it exists)",
+    )
 
 
 def add_logging_options(parser: argparse.ArgumentParser) -> None:
@@ -153,33 +177,34 @@ async def simulate(args: argparse.Namespace) -> int:
 
 
 async def check(args: argparse.Namespace) -> int:
-    config = _config(args.config, "check")
+    config = _config(args.config, "check", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
-    providers = build_providers(config.providers)
-    failures = 0
-    try:
-        for name, provider in providers.items():
-            try:
-                health = await provider.health()
-            except ProviderError as error:
-                failures += 1
-                print(f"{name:<14} FAILED  {type(error).__name__}: {error.message}")
-                continue
-            version = f"version {health.version}" if health.version else ""
-            detail = "; ".join(part for part in (version, health.detail or "") if part)
-            print(f"{name:<14} {'ok' if health.ok else 'FAILED':<7} {detail}".rstrip())
-            failures += 0 if health.ok else 1
-    finally:
-        for provider in providers.values():
-            await provider.aclose()
-    default = config.providers.default_name()
-    print(f"default provider: {default}")
-    return 1 if failures else 0
+    from bot import preflight  # noqa: PLC0415 - see run()
+
+    findings = await preflight.check_all(config)
+    for finding in findings:
+        print(finding.line())
+    print(f"default provider: {config.providers.default_name()}")
+    if config.slack is None and config.discord is None:
+        print("chat: neither slack nor discord is configured: `meetbot run` refuses this config")
+        print("      (`meetbot console` uses it)")
+    return 0 if all(finding.ok for finding in findings) else 1
+
+
+async def healthcheck(args: argparse.Namespace) -> int:
+    config = _config(args.config, "healthcheck", getattr(args, "secrets_dir", None))
+    if config is None:
+        return 1  # a container runtime reads 1 as unhealthy (and reserves 2)
+    from bot import preflight  # noqa: PLC0415 - see run()
+
+    finding = await preflight.probe(config)
+    print(finding.line())
+    return 0 if finding.ok else 1
 
 
 async def run(args: argparse.Namespace) -> int:
-    config = _config(args.config, "run")
+    config = _config(args.config, "run", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
     stop = asyncio.Event()
@@ -199,7 +224,7 @@ async def run(args: argparse.Namespace) -> int:
 
 async def migrate(args: argparse.Namespace) -> int:
     """What `meetbot run` does at its start, alone: for a deploy step before the replicas."""
-    config = _config(args.config, "migrate")
+    config = _config(args.config, "migrate", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
     url = config.storage.url
@@ -256,7 +281,7 @@ async def discord_invite(args: argparse.Namespace) -> int:
 
 
 async def console(args: argparse.Namespace) -> int:
-    config = _config(args.config, "console")
+    config = _config(args.config, "console", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
     from bot import console as terminal  # noqa: PLC0415 - see run()
@@ -285,15 +310,20 @@ def moment(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _config(path: str, command: str) -> Config | None:
-    """The config at `path`, or None after saying on stderr what is wrong with it."""
+def _config(path: str | None, command: str, secrets_dir: str | None = None) -> Config | None:
+    """The config at `path` (else $MEETBOT_CONFIG, else none) with the environment's layer on
+    top, or None after saying on stderr everything that is wrong with it."""
+    env = os.environ
     try:
-        config = load_config(path)
+        folder = environment.secrets_dir(secrets_dir, env)
+        loaded = environment.load(path or env.get("MEETBOT_CONFIG") or None, env, folder)
     except ConfigError as error:
         print(f"meetbot {command}: {error}", file=sys.stderr)
         return None
-    redact_secrets(config.secrets())
-    return config
+    for name in loaded.unused:
+        print(f"meetbot {command}: {name} names no config key; ignored", file=sys.stderr)
+    redact_secrets(loaded.config.secrets())
+    return loaded.config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners = {
         "simulate": simulate,
         "check": check,
+        "healthcheck": healthcheck,
         "console": console,
         "demo": demo,
         "run": run,

@@ -1,16 +1,17 @@
 """Configuration: the YAML file, `${ENV}` expansion, and the typed model it must fit.
 
 `load_config(path)` reads YAML, replaces `${NAME}` (or `${NAME:-default}`) in string values
-from the environment, and validates the result. Every problem is a `ConfigError` whose message
-names the YAML path (`providers.bigbluebutton.secret: ...`) and never a secret's value. Secrets
-are `SecretStr`, so a config printed or logged shows `**********`.
+from the environment (`bot.placeholders`), and validates the result. Every problem is told at
+once, in one `ConfigError`, a line each naming the YAML path (`providers.bigbluebutton.secret:
+...`) and never a secret's value. Secrets are `SecretStr`, so a config printed or logged shows
+`**********`. The MEETBOT_* environment on top of the file is `bot.environment`'s.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -18,12 +19,11 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.placeholders import blank_unset, expand, unset_in
 from commands.policy import RolePolicyConfig, TenantOverride
 
 ProviderName = Literal["bigbluebutton", "vconnct", "liveminutes"]
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
-
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigError(Exception):
@@ -146,9 +146,38 @@ class DiscordConfig(_Section):
     api_url: str | None = None
     # For bots in 1000+ servers: run every shard in this process (AutoShardedClient).
     sharded: bool = False
+    # Shards split across processes: this one runs `shard_ids` of `shard_count` in all (each
+    # process the same count, the ids between them covering 0 .. shard_count-1 once).
+    # shard_count alone: all of that many shards here. Either one implies `sharded`.
+    shard_ids: list[int] | None = None
+    shard_count: int | None = Field(default=None, ge=1)
     # Mirror scheduled meetings as Discord scheduled events in every server, unless a server's
     # `tenants."discord:ID".discord_events` says otherwise.
     events: bool = False
+
+    def model_post_init(self, _context: Any) -> None:
+        split = self.shard_ids is not None or self.shard_count is not None
+        if split and "sharded" in self.model_fields_set and not self.sharded:
+            raise ValueError("sharded is false but shard_ids/shard_count are set; remove sharded")
+        if self.shard_ids is None:
+            return
+        if self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count: the number of shards in all processes")
+        if not self.shard_ids:
+            raise ValueError("shard_ids is empty: list the shards this process runs, e.g. [0, 1]")
+        outside = [shard for shard in self.shard_ids if not 0 <= shard < self.shard_count]
+        if outside:
+            raise ValueError(
+                f"shard_ids {outside} are outside 0..{self.shard_count - 1} (shard_count is "
+                f"{self.shard_count})"
+            )
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError("shard_ids names a shard twice")
+
+    @property
+    def shards(self) -> bool:
+        """Whether the sharded client runs (all shards here, or this process's share)."""
+        return self.sharded or self.shard_count is not None
 
 
 class ServerConfig(_Section):
@@ -311,62 +340,92 @@ def _secret_values(model: BaseModel) -> list[SecretStr]:
 
 
 def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Replace `${NAME}` / `${NAME:-default}` in every string of a parsed YAML tree."""
-    if isinstance(value, dict):
-        return {key: expand_env(item, env, _join(path, str(key))) for key, item in value.items()}
-    if isinstance(value, list):
-        return [expand_env(item, env, f"{path}[{index}]") for index, item in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{path or '<root>'}: environment variable {name} is not set")
-
-    return _ENV_REFERENCE.sub(substitute, value)
+    """Replace `${NAME}` / `${NAME:-default}` in every string of a parsed YAML tree; a
+    `ConfigError` names every variable that is not set, not only the first."""
+    expanded = expand(value, env, path)
+    unset = unset_in(expanded)
+    if unset:
+        raise ConfigError("\n".join(item.problem() for item in unset))
+    return expanded
 
 
-def parse_config(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Config:
-    """Validate YAML text; `env` defaults to the process environment."""
+def read_yaml(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Any:
+    """Parse YAML text and expand `${…}`; an unset variable stays as an `Unset` in the tree
+    (a layer above may still give that key), `validate` reports the ones left."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid YAML ({error})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections at the top level")
-    expanded = expand_env(raw, os.environ if env is None else env)
+    return expand(raw, os.environ if env is None else env, "")
+
+
+def validate(
+    tree: dict[str, Any],
+    source: str = "config",
+    origin: Callable[[tuple[str, ...]], str | None] | None = None,
+) -> Config:
+    """The `Config` of a YAML-shaped tree, or one `ConfigError` with every problem in it: each
+    unset variable and each invalid value, a line each. `origin` names the environment
+    variable a path came from, when the tree holds the environment's layer."""
+    unset = unset_in(tree)
+    problems = [item.problem() for item in unset]
     try:
-        return Config.model_validate(expanded)
+        config = Config.model_validate(blank_unset(tree))
     except ValidationError as error:
-        raise ConfigError(_describe(error, source)) from None
+        # pydantic writes a list index as `.0` where the YAML path says `[0]`.
+        skip = {item.path.replace("[", ".").replace("]", "") for item in unset}
+        problems += _describe(error, skip, origin)
+    if problems:
+        raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(problems))
+    return config
+
+
+def parse_config(text: str, env: Mapping[str, str] | None = None, source: str = "config") -> Config:
+    """Validate YAML text; `env` defaults to the process environment."""
+    return validate(read_yaml(text, env, source), source)
+
+
+def read_config_file(path: str | Path) -> str:
+    """The text of a config file, or a `ConfigError` saying why it cannot be read."""
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {file}: {error.strerror}") from None
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a config file."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {file}: {error.strerror}") from None
-    return parse_config(text, env, source=str(file))
+    return parse_config(read_config_file(path), env, source=str(path))
 
 
-def _describe(error: ValidationError, source: str) -> str:
+def _describe(
+    error: ValidationError,
+    skip: set[str],
+    origin: Callable[[tuple[str, ...]], str | None] | None,
+) -> list[str]:
     # pydantic's own text can echo the offending input, which may be a secret: rebuild it
     # from the location and message only.
     lines = []
     for issue in error.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in issue["loc"]) or "<root>"
+        parts = tuple(str(part) for part in issue["loc"])
+        location = ".".join(parts) or "<root>"
+        if location in skip:
+            continue
         message = issue["msg"].removeprefix("Value error, ")
         if issue["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against config.example.yaml)"
+        given = origin(parts) if origin is not None and parts else None
+        if given is not None:
+            message += f" (from {given})"
+        elif origin is not None and issue["type"] == "missing":
+            message += f" (in the config file, or the environment as {_variable(parts)})"
         lines.append(f"{location}: {message}")
-    return f"{source}: invalid configuration\n  " + "\n  ".join(lines)
+    return lines
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def _variable(path: tuple[str, ...]) -> str:
+    # The environment layer's naming (bot.environment), spelled here to keep the import one-way.
+    return "MEETBOT_" + "__".join(part.upper() for part in path)

@@ -101,7 +101,13 @@ async def start_discord(
     if config.api_url:
         use_api_base(config.api_url)
     adapter = DiscordAdapter(
-        router, store=store, clock=utc_now, guilds=tuple(config.guilds), sharded=config.sharded
+        router,
+        store=store,
+        clock=utc_now,
+        guilds=tuple(config.guilds),
+        sharded=config.shards,
+        shard_ids=tuple(config.shard_ids) if config.shard_ids is not None else None,
+        shard_count=config.shard_count,
     )
     adapter.client._application_id = config.application_id  # type: ignore[attr-defined]
     try:

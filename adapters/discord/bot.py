@@ -27,6 +27,7 @@ from discord import app_commands
 from adapters._inflight import InFlight
 from adapters.discord.directory import DiscordDirectory
 from adapters.discord.group import build_group
+from adapters.discord.preflight import log_in
 from commands.model import ChatUser, Conversation, Meeting, Platform, PlatformFacts, Tenant
 from commands.policy import DISCORD_PERMISSIONS
 from commands.render import escape_discord, truncate
@@ -154,10 +155,6 @@ class ShardedMeetClient(_MeetClientMixin, discord.AutoShardedClient):
     pass
 
 
-class DiscordSetupError(ValueError):
-    """Discord refused the configuration (the token): said in one line at start."""
-
-
 class DiscordAdapter:
     """/meet in Discord; `client` is the discord.py client to `start(token)`."""
 
@@ -169,15 +166,24 @@ class DiscordAdapter:
         clock: Callable[[], datetime],
         guilds: tuple[int, ...] = (),
         sharded: bool = False,
+        shard_ids: tuple[int, ...] | None = None,
+        shard_count: int | None = None,
     ) -> None:
         self.router = router
         self.store = store
         self.clock = clock
         self.guilds = guilds
+        options: dict[str, Any] = {"intents": discord.Intents.default()}
+        options["allowed_mentions"] = NO_MENTIONS
+        if sharded:
+            # No count: Discord's recommended one, every shard here; with ids: this process's
+            # share of `shard_count` (the others run the rest).
+            if shard_count is not None:
+                options["shard_count"] = shard_count
+            if shard_ids is not None:
+                options["shard_ids"] = list(shard_ids)
         kind = ShardedMeetClient if sharded else MeetClient
-        self.client: discord.Client = kind(
-            intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS
-        )
+        self.client: discord.Client = kind(**options)
         self.client.adapter = self
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
         self.client.tree = self.tree
@@ -189,15 +195,7 @@ class DiscordAdapter:
     async def start(self, token: str) -> asyncio.Task[None]:
         """Log in now (a refused token is one clear error here), then stay connected to the
         gateway in the returned task."""
-        try:
-            await self.client.login(token)
-        except discord.LoginFailure:
-            raise DiscordSetupError("Discord refused the bot token; check discord.token") from None
-        except discord.HTTPException as error:
-            raise DiscordSetupError(
-                f"Discord did not let the bot log in (HTTP {error.status}); check discord.token "
-                "and discord.api_url"
-            ) from None
+        await log_in(self.client, token)
         return asyncio.create_task(self.client.connect())
 
     async def not_ready(self) -> str | None:

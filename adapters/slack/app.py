@@ -24,7 +24,6 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -35,7 +34,13 @@ from adapters._inflight import InFlight
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
 from adapters.slack.endpoint import RECEIVED, HttpEndpoint
-from adapters.slack.people import SlackPeople, slack_error
+from adapters.slack.people import SlackPeople
+from adapters.slack.preflight import (
+    DEFAULT_API_URL,
+    SlackSetupError,
+    verify_app_token,
+    verify_bot_token,
+)
 from adapters.slack.webapi import SlackWebApi
 from commands.model import Conversation, Meeting, Platform, Tenant
 from commands.replies import ButtonAction, Reply
@@ -45,12 +50,7 @@ from commands.store import MeetingStore
 
 log = logging.getLogger("meetbot.slack")
 
-DEFAULT_API_URL = "https://slack.com/api/"
 API_TIMEOUT = 30  # seconds per Web API call, slack_sdk's own default
-
-
-class SlackSetupError(ValueError):
-    """Slack refused the configuration (a token, the API URL): said in one line at start."""
 
 
 class SlackAdapter:
@@ -268,18 +268,8 @@ class SlackAdapter:
     async def verify(self) -> None:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line
         now rather than a failure at every command."""
-        try:
-            await self._client().auth_test()
-            self._verified = True
-        except SlackApiError as error:
-            raise SlackSetupError(
-                f"Slack refused the bot token ({slack_error(error)}); check slack.bot_token"
-            ) from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise SlackSetupError(
-                f"cannot reach the Slack API ({type(error).__name__}); check slack.api_url "
-                "and the network"
-            ) from None
+        await verify_bot_token(self._client())
+        self._verified = True
 
     async def not_ready(self) -> str | None:
         """None when requests can be served: the token verified, and the socket connected or
@@ -298,13 +288,7 @@ class SlackAdapter:
             raise SlackSetupError("Socket Mode needs slack.app_token (xapp-...)")
         # slack_sdk retries a failed connect forever, a refused token included: ask once
         # ourselves, so a wrong token stops the start with one clear line.
-        try:
-            await self._client().apps_connections_open(app_token=self.app_token)
-        except SlackApiError as error:
-            raise SlackSetupError(
-                f"Slack refused the app token ({slack_error(error)}); check slack.app_token "
-                "(an xapp-... token with connections:write)"
-            ) from None
+        await verify_app_token(self._client(), self.app_token)
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
 

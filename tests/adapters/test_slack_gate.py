@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from contextlib import closing
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
@@ -58,7 +59,7 @@ def signed(body: bytes, timestamp: float, secret: str = SECRET) -> tuple[bytes, 
 
 
 def rows(tmp_path) -> int:
-    with sqlite3.connect(tmp_path / "m.db") as db:
+    with closing(sqlite3.connect(tmp_path / "m.db")) as db, db:
         return int(db.execute("SELECT count(*) FROM seen_requests").fetchone()[0])
 
 
@@ -144,7 +145,7 @@ async def test_a_burst_is_a_few_group_commits_and_replays_inside_it_are_refused(
 
 
 async def test_a_store_that_fails_is_503_with_one_warning(gate, clocks, tmp_path, caplog):
-    with sqlite3.connect(tmp_path / "m.db") as db:
+    with closing(sqlite3.connect(tmp_path / "m.db")) as db, db:
         db.execute("DROP TABLE seen_requests")
     caplog.set_level(logging.DEBUG, logger="meetbot")
     refusal = await gate.check(*signed(b"x=1", clocks.wall))

@@ -246,3 +246,50 @@ def test_example_config_turns_recordings_off_for_one_server():
     override = config.tenants["discord:812345678901234567"].recordings
     assert override is not None
     assert override.enabled is False
+
+
+SHARDS = MINIMAL + "discord:\n  token: t\n  application_id: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        ("  shard_ids: [0]\n", "shard_ids needs shard_count"),
+        ("  shard_ids: []\n  shard_count: 2\n", "shard_ids is empty"),
+        ("  shard_ids: [0, 2]\n  shard_count: 2\n", r"shard_ids \[2\] are outside 0\.\.1"),
+        ("  shard_ids: [1, 1]\n  shard_count: 2\n", "names a shard twice"),
+        ("  shard_count: 0\n", "discord.shard_count: Input should be greater than or equal to 1"),
+        ("  sharded: false\n  shard_count: 2\n", "sharded is false but"),
+    ],
+)
+def test_shards_across_processes_are_checked(lines, said):
+    with pytest.raises(ConfigError, match=said):
+        parse_config(SHARDS + lines, env={})
+
+
+def test_shard_ids_or_count_imply_the_sharded_client():
+    assert not parse_config(SHARDS, env={}).discord.shards  # type: ignore[union-attr]
+    split = parse_config(SHARDS + "  shard_ids: [2, 0]\n  shard_count: 4\n", env={})
+    assert split.discord is not None
+    assert split.discord.shards
+    assert (split.discord.shard_ids, split.discord.shard_count) == ([2, 0], 4)
+
+
+def test_every_unset_variable_is_told_with_every_other_problem():
+    text = (
+        "providers:\n"
+        "  bigbluebutton: {url: 'ftp://x', secret: '${BBB_SECRET}'}\n"
+        "  vconnct: {url: 'https://v.example.org', license: '${A}-${B}'}\n"
+        "discord: {token: '${DISCORD_TOKEN}', application_id: 1, guilds: ['${GUILD}']}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env={})
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "config: invalid configuration"
+    assert sorted(line.strip() for line in lines[1:]) == [
+        "discord.guilds[0]: environment variable GUILD is not set",
+        "discord.token: environment variable DISCORD_TOKEN is not set",
+        "providers.bigbluebutton.secret: environment variable BBB_SECRET is not set",
+        "providers.bigbluebutton.url: must be an http(s) URL",
+        "providers.vconnct.license: environment variables A, B are not set",
+    ]

@@ -14,13 +14,16 @@ import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord import DiscordAdapter
 from bot import cli
 from bot.config import ConfigError, parse_config
 from bot.run import run
 from bot.simulated import DEMO_BBB_SECRET, SimulatedProviders
+from commands.policy import RolePolicy, RolePolicyConfig
 from tests.adapters.fake_discord import APP_ID, FakeDiscord, meet_command
 from tests.adapters.fake_slack import FakeSlack
 from tests.adapters.slack_rig import SECRET, signed_headers
+from tests.commands.conftest import make_bench
 
 GUILD, CHANNEL = "420000000000000042", "770000000000000077"
 
@@ -87,8 +90,17 @@ async def test_run_serves_slack_until_stopped(tmp_path):
     assert (tmp_path / "run.db").exists()
 
 
-@pytest.mark.parametrize("sharded", [False, True])
-async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, monkeypatch, sharded):
+@pytest.mark.parametrize(
+    ("sharding", "shard"),
+    [
+        ("  sharded: false\n", None),
+        ("  sharded: true\n", [0, 1]),  # every shard here: as many as Discord says (one)
+        ("  shard_ids: [1]\n  shard_count: 2\n", [1, 2]),  # this process's share of two
+    ],
+)
+async def test_run_serves_discord_through_its_gateway_until_stopped(
+    tmp_path, monkeypatch, sharding, shard
+):
     # The whole Discord path as `meetbot run` starts it: login, command sync, the gateway
     # handshake, an interaction arriving over the gateway, the answers over REST.
     fake = FakeDiscord()
@@ -103,7 +115,7 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
             f"  application_id: {APP_ID}\n"
             f"  guilds: [{GUILD}]\n"
             f"  api_url: {fake.url}\n"
-            f"  sharded: {str(sharded).lower()}\n",
+            f"{sharding}",
             env={},
         )
         stop = asyncio.Event()
@@ -111,7 +123,7 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
         await fake.wait_until(lambda: bool(fake.find("GATEWAY", "IDENTIFY")))
         identify = fake.find("GATEWAY", "IDENTIFY")[0].body
         assert identify["token"] == "discord-run-token"
-        assert ("shard" in identify) is sharded  # AutoShardedClient names its shard
+        assert identify.get("shard") == shard  # AutoShardedClient names its shard
         assert fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
         await fake.dispatch(
             "INTERACTION_CREATE",
@@ -130,6 +142,33 @@ async def test_run_serves_discord_through_its_gateway_until_stopped(tmp_path, mo
         stop.set()
         assert await asyncio.wait_for(running, 15) == 0
     await fake.stop()
+
+
+async def test_a_shard_count_alone_runs_that_many_shards_here(tmp_path):
+    # Not over the gateway: discord.py launches shards one after the other, and one stopped
+    # while a later one still connects leaves that one's heartbeat thread behind.
+    config = parse_config(
+        "providers: {vconnct: {url: 'http://127.0.0.1:9', license: x}}\n"
+        f"discord: {{token: t, application_id: {APP_ID}, shard_count: 3}}\n",
+        env={},
+    )
+    assert config.discord is not None
+    async with SimulatedProviders() as sims:
+        bench = await make_bench(tmp_path, sims, RolePolicy(RolePolicyConfig()))
+        try:
+            adapter = DiscordAdapter(
+                bench.router,
+                store=bench.store,
+                clock=bench.clock,
+                sharded=config.discord.shards,
+                shard_count=config.discord.shard_count,
+            )
+            assert isinstance(adapter.client, discord.AutoShardedClient)
+            assert (adapter.client.shard_count, adapter.client.shard_ids) == (3, None)
+        finally:
+            await bench.store.close()
+            for provider in bench.providers.values():
+                await provider.aclose()
 
 
 async def test_run_without_a_chat_platform_says_what_to_do(tmp_path, capsys):
@@ -320,3 +359,15 @@ def test_a_slack_port_apart_from_the_servers_is_refused():
             "slack: {mode: http, bot_token: b, signing_secret: s, port: 3000}\n",
             env={},
         )
+
+
+async def test_an_unreachable_discord_api_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    section = (  # nothing listens on port 9
+        f"discord: {{token: discord-token, application_id: {APP_ID}, "
+        "api_url: 'http://127.0.0.1:9/api/v10'}\n"
+    )
+    assert await run_with(tmp_path, section) == 2
+    err = capsys.readouterr().err
+    assert "meetbot run: cannot reach the Discord API (ClientConnectorError)" in err
+    assert "Traceback" not in err

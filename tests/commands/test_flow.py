@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from contextlib import closing
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -226,7 +227,7 @@ async def test_a_meeting_that_cannot_be_recorded_is_taken_back_from_the_provider
     bench: Bench, provider: str
 ):
     # A real SQLite failure on the real file: every insert into meetings is refused.
-    with sqlite3.connect(bench.db) as db:
+    with closing(sqlite3.connect(bench.db)) as db, db:
         db.execute(
             "CREATE TRIGGER full BEFORE INSERT ON meetings "
             "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,7 @@ async def store(tmp_path):
 
 
 def rows(path) -> int:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         return int(db.execute("SELECT count(*) FROM seen_requests").fetchone()[0])
 
 
@@ -70,7 +71,7 @@ async def test_the_purge_is_bounded_and_keeps_live_keys(store, tmp_path):
 
 async def test_the_purge_reads_the_expiry_index_not_the_table(store, tmp_path):
     # The statement purge_requests sends: a bounded subselect on the expiry, then by key.
-    with sqlite3.connect(tmp_path / "m.db") as db:
+    with closing(sqlite3.connect(tmp_path / "m.db")) as db, db:
         plan = [
             str(row[-1])
             for row in db.execute(
@@ -84,7 +85,7 @@ async def test_the_purge_reads_the_expiry_index_not_the_table(store, tmp_path):
 
 
 async def test_a_broken_table_is_a_store_error(store, tmp_path):
-    with sqlite3.connect(tmp_path / "m.db") as db:
+    with closing(sqlite3.connect(tmp_path / "m.db")) as db, db:
         db.execute("DROP TABLE seen_requests")
     with pytest.raises(StoreError, match="cannot record seen requests"):
         await store.claim_requests({"a": LATER})

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ LIFECYCLE = """\
 def stored_secrets(db: Path) -> set[str]:
     """Every password and host link the store keeps for its meetings."""
     found: set[str] = set()
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection, connection:
         for (room,) in connection.execute("SELECT room FROM meetings"):
             data = json.loads(room)
             for key in ("moderator_password", "attendee_password", "host_url"):
@@ -118,7 +119,7 @@ async def test_a_debug_log_of_a_whole_lifecycle_carries_no_secret(tmp_path, prov
 
 async def test_a_store_failure_logs_no_sql_parameters(bench: Bench, caplog):
     # Any write to the meetings table fails, as a full disk or a broken replica would.
-    with sqlite3.connect(bench.db) as connection:
+    with closing(sqlite3.connect(bench.db)) as connection, connection:
         connection.execute(
             "CREATE TRIGGER refuse BEFORE INSERT ON meetings BEGIN SELECT RAISE(ABORT, 'no'); END"
         )
