@@ -11,7 +11,7 @@ COPY bot ./bot
 COPY adapters ./adapters
 COPY commands ./commands
 COPY providers ./providers
-RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 FROM python:${PYTHON_VERSION}-slim
 ARG VERSION=0.1.0
@@ -23,7 +23,7 @@ LABEL org.opencontainers.image.title="meetbot" \
 # The wheels are mounted for this one step only, so no layer keeps them.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv /opt/meetbot \
-    && /opt/meetbot/bin/pip install --no-cache-dir --no-index --find-links=/wheels meetbot \
+    && /opt/meetbot/bin/pip install --no-cache-dir --no-index --find-links=/wheels 'meetbot[postgres]' \
     && install -d -o 10001 -g 10001 /data
 ENV PATH=/opt/meetbot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
