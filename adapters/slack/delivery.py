@@ -5,31 +5,33 @@
   through the command's `response_url` as an in-channel response instead, which works without
   membership.
 - EPHEMERAL: `respond()` on the `response_url`: works in DMs and private channels too.
-- DIRECT: `conversations.open` once per user (the D… id is cached in the store), then
-  `chat.postMessage`. If the DM cannot be opened or posted, the invoker's own link comes back
-  ephemerally instead; someone else's invitation becomes a note to the invoker. A DIRECT reply
-  never falls back to the channel.
+- DIRECT: `chat.postMessage` with the user's id as the channel: Slack posts it in the app's
+  DM with them, so no `conversations.open` round trip and no DM id to keep. Only when Slack
+  says it finds no such channel is the DM opened (`conversations.open`) and posted there. If
+  the DM cannot be posted, the invoker's own link comes back ephemerally instead; someone
+  else's invitation becomes a note to the invoker. A DIRECT reply never falls back to the
+  channel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.blocks import blocks_of, text_of
-from adapters.slack.people import slack_error
-from adapters.slack.webapi import SlackWebApi
+from adapters.slack.people import is_user_id, slack_error
+from adapters.slack.webapi import Respond, SlackWebApi
 from commands.model import ChatUser, Meeting, Tenant
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
 
 log = logging.getLogger("meetbot.slack")
 
-Respond = Callable[..., Awaitable[Any]]
+__all__ = ["CardBook", "Respond", "SlackDelivery"]
 
 
 class CardBook(Protocol):
@@ -110,11 +112,7 @@ class SlackDelivery:
         DM instead."""
         if reply.visibility is Visibility.DIRECT:
             assert reply.recipient is not None  # guaranteed by Reply
-            channel = await self._dm_channel(reply.recipient)
-            if channel is not None:
-                await self.web.chat_postMessage(
-                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
-                )
+            await self._post_dm(reply.recipient, reply)
             return None
         posted = await self.web.chat_postMessage(
             channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
@@ -145,11 +143,7 @@ class SlackDelivery:
         recipient = reply.recipient
         assert recipient is not None  # guaranteed by Reply
         try:
-            channel = await self._dm_channel(recipient)
-            if channel is not None:
-                await self.web.chat_postMessage(
-                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
-                )
+            if await self._post_dm(recipient, reply):
                 return
             log.info("DM to %s failed: conversations.open gave no channel", recipient.key)
         except SlackApiError as error:
@@ -171,13 +165,22 @@ class SlackDelivery:
             )
             await respond(text=text_of(note), response_type="ephemeral")
 
-    async def _dm_channel(self, user: ChatUser) -> str | None:
-        cached = await self.store.dm_channel(user.key)
-        if cached is not None:
-            return cached
+    async def _post_dm(self, user: ChatUser, reply: Reply) -> bool:
+        """Post `reply` in `user`'s DM with the app; False when no DM could be opened."""
+        text, blocks = text_of(reply), blocks_of(reply)
+        # Only an id that is a user's is a DM when posted to: anything else (a channel's id)
+        # would put a personal link where others read it, so it is opened as a DM instead.
+        if is_user_id(user.user_id):
+            try:
+                await self.web.chat_postMessage(channel=user.user_id, text=text, blocks=blocks)
+                return True
+            except SlackApiError as error:
+                if slack_error(error) != "channel_not_found":
+                    raise
+        # Slack did not take the user id as a channel: open the DM and post there.
         opened = await self.web.conversations_open(users=user.user_id)
         channel = str((opened.get("channel") or {}).get("id") or "")
         if not channel:
-            return None
-        await self.store.remember_dm_channel(user.key, channel, self.clock())
-        return channel
+            return False
+        await self.web.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return True

@@ -49,7 +49,9 @@ async def test_create_posts_a_card_and_dms_the_creator_a_moderator_link(rig: Sla
     assert '"action_id": "meet_join"' in shown
     assert '"action_id": "meet_end"' in shown
     assert "http" not in shown, "no link in a channel card"
-    assert fake.of("conversations.open")[0].params["users"] == "UALICE"
+    # The DM goes to the user id: no conversations.open round trip, no DM id stored.
+    assert fake.of("conversations.open") == []
+    assert [c.params["channel"] for c in fake.of("chat.postMessage")] == ["C1", "UALICE"]
     dm = rig.dm_to("UALICE")
     assert len(dm) == 1
     assert parse_qs(urlsplit(link_in(dm[0])).query)["role"] == ["MODERATOR"]
@@ -94,10 +96,11 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
     assert parse_qs(urlsplit(bob_link).query)["role"] == ["VIEWER"]
     assert "attendee" in rig.dm_to("UBOB")[0]
 
-    before = len(fake.of("response_url"))
     await rig.click("meet_end", meeting_id, "UBOB")
-    await fake.wait_until(lambda: len(fake.of("response_url")) > before)
-    assert "Only moderators can end Standup" in response_texts(fake)[-1]
+    # The join's own "sent you a DM" may still be on its way: wait for the refusal itself.
+    await fake.wait_until(
+        lambda: any("Only moderators can end Standup" in t for t in response_texts(fake))
+    )
     assert fake.of("chat.update") == []
 
     await rig.command("end Standup")
@@ -109,8 +112,19 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
     assert card_ts is not None
 
 
+async def test_answers_on_the_response_url_share_the_web_api_connections(rig: SlackRig):
+    # Bolt's own respond() opens a session, and a TCP connection, per answer.
+    for number in range(3):
+        await rig.command(f"status nothing-{number}")
+        await rig.fake.wait_until(lambda n=number: len(rig.fake.of("response_url")) > n)
+    await rig.command("create Shared")
+    await rig.fake.wait_until(lambda: len(rig.fake.of("response_url")) > 3)
+    answers = {c.peer for c in rig.fake.of("response_url")}
+    assert len(answers) == 1, "one kept-alive connection for one answer after another"
+
+
 async def test_closed_dm_falls_back_to_an_ephemeral_link(rig: SlackRig):
-    rig.fake.errors["conversations.open"] = "cannot_dm_bot"
+    rig.fake.channel_errors["UALICE"] = "messages_tab_disabled"
     await rig.command("create Private --provider vconnct")
     await rig.fake.wait_until(
         lambda: any("could not send you a direct message" in t for t in response_texts(rig.fake))
@@ -122,7 +136,30 @@ async def test_closed_dm_falls_back_to_an_ephemeral_link(rig: SlackRig):
     )
     assert fallback["response_type"] == "ephemeral"
     assert "api/join" in blocks_text(fallback)
-    assert rig.dm_to("UALICE") == []
+    refused = [c for c in rig.fake.of("chat.postMessage") if c.params["channel"] != "C1"]
+    assert [c.params["channel"] for c in refused] == ["UALICE"], "tried once, refused"
+    assert rig.fake.of("conversations.open") == [], "a refused DM is not opened another way"
+
+
+async def test_a_dm_slack_takes_no_user_id_for_is_opened_and_posted_there(rig: SlackRig):
+    rig.fake.channel_errors["UALICE"] = "channel_not_found"
+    await rig.command("create Opened --provider vconnct")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 2)
+    assert [c.params["users"] for c in rig.fake.of("conversations.open")] == ["UALICE"]
+    posted = [c.params["channel"] for c in rig.fake.of("chat.postMessage")]
+    assert posted[-2:] == ["UALICE", "DUALICE"]
+    assert "api/join" in rig.dm_to("UALICE")[-1]
+    assert not any("could not send you" in t for t in response_texts(rig.fake))
+
+
+async def test_a_dm_that_can_be_opened_in_no_way_falls_back_to_an_ephemeral_link(rig: SlackRig):
+    rig.fake.channel_errors["UALICE"] = "channel_not_found"
+    rig.fake.errors["conversations.open"] = "cannot_dm_bot"
+    await rig.command("create Closed --provider vconnct")
+    await rig.fake.wait_until(
+        lambda: any("could not send you a direct message" in t for t in response_texts(rig.fake))
+    )
+    assert not any(c.params["channel"] == "DUALICE" for c in rig.fake.of("chat.postMessage"))
 
 
 async def test_rate_limited_post_is_retried(rig: SlackRig):
