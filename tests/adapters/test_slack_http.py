@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -114,9 +114,12 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
 
 async def test_answers_on_the_response_url_share_the_web_api_connections(rig: SlackRig):
     # Bolt's own respond() opens a session, and a TCP connection, per answer.
+    def answered(count: int) -> Callable[[], bool]:
+        return lambda: len(rig.fake.of("response_url")) >= count
+
     for number in range(3):
         await rig.command(f"status nothing-{number}")
-        await rig.fake.wait_until(lambda n=number: len(rig.fake.of("response_url")) > n)
+        await rig.fake.wait_until(answered(number + 1))
     await rig.command("create Shared")
     await rig.fake.wait_until(lambda: len(rig.fake.of("response_url")) > 3)
     answers = {c.peer for c in rig.fake.of("response_url")}
