@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from commands.model import Meeting, Occurrence, OccurrenceState
-from commands.store.batching import Batch
+from commands.store.batching import Batch, Spool
 from commands.store.writing import WriteTurns
 from providers.base import Role
 
@@ -103,6 +103,9 @@ class StoreBase:
     _occurrence_reads: Batch[int, Occurrence | None]
     _finishes: Batch[Finish, bool]
     _card_writes: Batch[CardRef, None]
+    _resolves: Batch[tuple[str, str], list[Meeting]]
+    _removal_reads: Batch[tuple[str, str], bool]
+    _join_spool: Spool[JoinLogEntry]
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:

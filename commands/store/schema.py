@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, func
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.types import TypeDecorator
 
 
@@ -54,7 +55,10 @@ class MeetingRow(Base):
 
     __table_args__ = (
         Index("ix_meetings_tenant_channel", "tenant_key", "channel_id"),
+        # `resolve`'s title lookup (case-insensitive, in one tenant).
         Index("ix_meetings_tenant_title", "tenant_key", func.lower(title)),
+        # The watch reads the running meetings page by page, by id, every tick.
+        Index("ix_meetings_state", "state", "id"),
     )
 
 
@@ -257,3 +261,16 @@ class RecordingPostRow(Base):
     posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ux_recording_post", "meeting_id", "recording_id", unique=True),)
+
+
+def add_missing_indexes(connection: Connection) -> None:
+    """Create every index of these tables that the database does not have yet.
+
+    `create_all` creates a table with its indexes, but adds none to a table that is already
+    there; so an index added here later would never reach a store made before it. Each is
+    created with CREATE INDEX IF NOT EXISTS (SQLite and PostgreSQL): nothing happens when it
+    is there, and an index needs no change of layout (SCHEMA_VERSION).
+    """
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            connection.execute(CreateIndex(index, if_not_exists=True))

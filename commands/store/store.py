@@ -17,13 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from commands.store.batching import Batch
+from commands.store.batching import Batch, Spool
 from commands.store.cards import CardTables
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
 from commands.store.recordings import RecordingTables
 from commands.store.records import StoreError
-from commands.store.schema import Base, ValueRow
+from commands.store.schema import Base, ValueRow, add_missing_indexes
 from commands.store.timeline import TimelineTables
 from commands.store.upgrade import upgrade_1_to_2, upgrade_2_to_3
 from commands.store.upkeep import UpkeepTables
@@ -57,6 +57,9 @@ class MeetingStore(
         self._occurrence_reads = Batch(self._read_occurrences)
         self._finishes = Batch(self._finish_jobs)
         self._card_writes = Batch(self._write_cards)
+        self._resolves = Batch(self._resolve_all)
+        self._removal_reads = Batch(self._read_removals)
+        self._join_spool = Spool(self._write_joins, what="join log")
 
     @classmethod
     async def open(cls, url: str) -> MeetingStore:
@@ -68,6 +71,9 @@ class MeetingStore(
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(Base.metadata.create_all)
+                # create_all adds no index to a table that exists: a store made before an
+                # index was added gets it here (CREATE INDEX IF NOT EXISTS; no layout change).
+                await connection.run_sync(add_missing_indexes)
         except SQLAlchemyError as error:
             await engine.dispose()
             raise StoreError(f"cannot open the store at {url}: {type(error).__name__}") from error
@@ -105,6 +111,7 @@ class MeetingStore(
             found = reached
 
     async def close(self) -> None:
+        await self._join_spool.flush()  # the joins logged last
         await self._engine.dispose()
 
     async def with_own_connections(self) -> MeetingStore:

@@ -227,10 +227,12 @@ async def test_a_layout_1_store_is_upgraded_with_its_reminders_as_jobs(tmp_path)
     upgraded = await MeetingStore.open(f"sqlite:///{db}")
     try:
         assert await upgraded.get_value("meetbot.schema_version") == "3"
+        # The occurrence's id is whatever the step gave it (meetings are read in no order).
+        [planned] = await upgraded.occurrences(T1, "soon")
         assert await upgraded.pending_jobs("soon") == [
-            (JobKind.REMIND, start - timedelta(minutes=10), 1),
-            (JobKind.OPEN, start, 1),
-            (JobKind.END, start + timedelta(minutes=45), 1),
+            (JobKind.REMIND, start - timedelta(minutes=10), planned.id),
+            (JobKind.OPEN, start, planned.id),
+            (JobKind.END, start + timedelta(minutes=45), planned.id),
         ]
         [running] = await upgraded.occurrences(T1, "now")
         assert running.state.value == "open"
