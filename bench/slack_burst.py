@@ -13,7 +13,7 @@ Separate processes, so that no figure is flattered by a shared event loop:
   BigBlueButton meeting; the BigBlueButton simulator (`meetbot simulate`) in a fourth process
   (a join link is signed locally; the client confirms the meeting is live once per 15 s);
 - this one, which writes the store and the config, signs the requests ahead of time, sends
-  request i at i/N s after the start (each on one of 64 kept-alive connections, as Slack's
+  request i at i/N s after the start (each on one of 256 kept-alive connections, as Slack's
   many senders would), and reads the bot's CPU time from /proc.
 
 Every joiner is new to the bot (a cold join: their profile is not cached yet); 20 others join
@@ -68,7 +68,7 @@ TEAM = "T0000"
 CHANNEL = "C00000000"
 TITLE = "Algebra 101"
 WARM = 20  # joins before the burst, by people not in it
-CONNECTIONS = 64
+CONNECTIONS = 256  # Slack's requests come from many senders
 GIVE_UP = 60.0  # seconds after the last request: the bench stops whatever happened
 # The targets, for 1,500 joins in one second.
 ACKED_WITHIN = 3.0  # s after the first request: every ack

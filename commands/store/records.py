@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from commands.model import Meeting, Occurrence, OccurrenceState
 from commands.store.batching import Batch, Spool
+from commands.store.claims import SqliteClaims
 from commands.store.writing import WriteTurns
 from providers.base import Role
 
@@ -106,6 +107,7 @@ class StoreBase:
     _resolves: Batch[tuple[str, str], list[Meeting]]
     _removal_reads: Batch[tuple[str, str], bool]
     _join_spool: Spool[JoinLogEntry]
+    _claims: SqliteClaims | None  # SQLite's own path for request claims
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:

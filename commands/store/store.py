@@ -19,6 +19,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from commands.store.batching import Batch, Spool
 from commands.store.cards import CardTables
+from commands.store.claims import SqliteClaims
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
 from commands.store.recordings import RecordingTables
@@ -60,6 +61,9 @@ class MeetingStore(
         self._resolves = Batch(self._resolve_all)
         self._removal_reads = Batch(self._read_removals)
         self._join_spool = Spool(self._write_joins, what="join log")
+        database = engine.url.database
+        file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._claims = SqliteClaims(str(database)) if file else None
 
     @classmethod
     async def open(cls, url: str) -> MeetingStore:
@@ -112,6 +116,8 @@ class MeetingStore(
 
     async def close(self) -> None:
         await self._join_spool.flush()  # the joins logged last
+        if self._claims is not None:
+            await self._claims.close()
         await self._engine.dispose()
 
     async def with_own_connections(self) -> MeetingStore:
