@@ -10,11 +10,13 @@
   says it finds no such channel is the DM opened (`conversations.open`) and posted there. If
   the DM cannot be posted, the invoker's own link comes back ephemerally instead; someone
   else's invitation becomes a note to the invoker. A DIRECT reply never falls back to the
-  channel.
+  channel. Invitations to others go last, ten at a time, each waiting out Slack's rate limit
+  (a fan-out of 1,000 takes as long as the limit says, and loses none).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -30,6 +32,9 @@ from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
 
 log = logging.getLogger("meetbot.slack")
+
+FAN_OUT_AT_ONCE = 10  # invitation DMs in flight: enough to keep up with Slack's post rate
+FAN_OUT_PATIENCE = 900.0  # seconds of 429s an invitation waits out before it is given up
 
 __all__ = ["CardBook", "Respond", "SlackDelivery"]
 
@@ -63,15 +68,32 @@ class SlackDelivery:
         invoker: ChatUser,
         channel_id: str,
     ) -> None:
+        invitations = []
         for reply in replies:
             if reply.visibility is Visibility.CHANNEL:
                 await self._channel(reply, respond, invoker, channel_id)
+            elif reply.visibility is Visibility.DIRECT and reply.recipient != invoker:
+                invitations.append(reply)  # last, together (below)
             elif reply.visibility is Visibility.DIRECT:
                 await self._direct(reply, respond, invoker)
             else:
                 await respond(
                     text=text_of(reply), blocks=blocks_of(reply), response_type="ephemeral"
                 )
+        await self._fan_out(invitations, respond, invoker)
+
+    async def _fan_out(self, replies: list[Reply], respond: Respond, invoker: ChatUser) -> None:
+        """DMs to other people (invitations): several at once, each waiting out Slack's rate
+        limit (429, Retry-After) for as long as `FAN_OUT_PATIENCE`. One after another, with
+        Retry-After in whole seconds, a thousand would go out at one a second, whatever the
+        limit; and one given up on after two 429s is a lost link."""
+        slots = asyncio.Semaphore(FAN_OUT_AT_ONCE)
+
+        async def send(reply: Reply) -> None:
+            async with slots:
+                await self._direct(reply, respond, invoker, patience=FAN_OUT_PATIENCE)
+
+        await asyncio.gather(*(send(reply) for reply in replies))
 
     async def _channel(
         self,
@@ -139,11 +161,13 @@ class SlackDelivery:
                 channel=channel, ts=ts, text=text_of(reply), blocks=blocks_of(reply)
             )
 
-    async def _direct(self, reply: Reply, respond: Respond, invoker: ChatUser) -> None:
+    async def _direct(
+        self, reply: Reply, respond: Respond, invoker: ChatUser, *, patience: float = 0.0
+    ) -> None:
         recipient = reply.recipient
         assert recipient is not None  # guaranteed by Reply
         try:
-            if await self._post_dm(recipient, reply):
+            if await self._post_dm(recipient, reply, patience=patience):
                 return
             log.info("DM to %s failed: conversations.open gave no channel", recipient.key)
         except SlackApiError as error:
@@ -165,14 +189,16 @@ class SlackDelivery:
             )
             await respond(text=text_of(note), response_type="ephemeral")
 
-    async def _post_dm(self, user: ChatUser, reply: Reply) -> bool:
+    async def _post_dm(self, user: ChatUser, reply: Reply, *, patience: float = 0.0) -> bool:
         """Post `reply` in `user`'s DM with the app; False when no DM could be opened."""
         text, blocks = text_of(reply), blocks_of(reply)
         # Only an id that is a user's is a DM when posted to: anything else (a channel's id)
         # would put a personal link where others read it, so it is opened as a DM instead.
         if is_user_id(user.user_id):
             try:
-                await self.web.chat_postMessage(channel=user.user_id, text=text, blocks=blocks)
+                await self.web.chat_postMessage(
+                    channel=user.user_id, text=text, blocks=blocks, patience=patience
+                )
                 return True
             except SlackApiError as error:
                 if slack_error(error) != "channel_not_found":
@@ -182,5 +208,7 @@ class SlackDelivery:
         channel = str((opened.get("channel") or {}).get("id") or "")
         if not channel:
             return False
-        await self.web.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        await self.web.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, patience=patience
+        )
         return True

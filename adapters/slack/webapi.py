@@ -59,8 +59,14 @@ class SlackWebApi:
             await self._session.close()
             self._session = None
 
-    async def chat_postMessage(self, *, channel: str, text: str, **fields: Any) -> dict[str, Any]:
-        return await self.call("chat.postMessage", {"channel": channel, "text": text, **fields})
+    async def chat_postMessage(
+        self, *, channel: str, text: str, patience: float = 0.0, **fields: Any
+    ) -> dict[str, Any]:
+        """A post; with `patience`, 429s are waited out (as Retry-After says) until that many
+        seconds of waiting, not only `RATE_LIMIT_RETRIES` times: for posts of which many are
+        sent at once on purpose (a fan-out of invitations), each of which must arrive."""
+        body = {"channel": channel, "text": text, **fields}
+        return await self.call("chat.postMessage", body, patience=patience)
 
     async def chat_update(
         self, *, channel: str, ts: str, text: str, **fields: Any
@@ -108,12 +114,14 @@ class SlackWebApi:
         body: dict[str, Any] | None = None,
         *,
         query: dict[str, str] | None = None,
+        patience: float = 0.0,
     ) -> dict[str, Any]:
         """One Web API method: its answer's fields, or `SlackApiError`."""
         url = self.base_url + method
         data = json.dumps(_without_none(body)).encode() if body is not None else None
         headers = self._json_headers if body is not None else self._form_headers
         limited = 0
+        waited = 0.0
         reconnected = False
         while True:
             try:
@@ -128,9 +136,11 @@ class SlackWebApi:
                     raise
                 reconnected = True
                 continue
-            if status == 429 and limited < RATE_LIMIT_RETRIES:
+            if status == 429 and (limited < RATE_LIMIT_RETRIES or waited < patience):
                 limited += 1
-                await asyncio.sleep(_retry_after(answered.get("Retry-After")))
+                pause = _retry_after(answered.get("Retry-After"))
+                waited += pause
+                await asyncio.sleep(pause)
                 continue
             answer = _parsed(raw)
             if status == 200 and answer.get("ok"):
