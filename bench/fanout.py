@@ -6,10 +6,11 @@ The processes are `bench/slack_burst.py`'s: the fake Slack Web API, here WITH it
 (chat.postMessage: 1 a second per channel, a DM being the channel of its person, with a burst
 of 3; 300 a minute per workspace, the low reading of "several hundred", with a burst of 50;
 429 and Retry-After past them), the BigBlueButton simulator, and `meetbot run` in HTTP mode.
-One signed `/meet create "Town hall" --invite <@U…|name> …` naming the 1,000 people; the
-meeting card, the creator's own link and the 1,000 invitations are 1,002 posts in one
-workspace, so the floor is (1,002 - 50) / 5 per second = 190 s. An invitation is lost when it
-never arrives.
+A command names at most 100 people (`commands.parsing.MAX_MENTIONS`; a slash command's
+text is short), so the 1,000 are invited by 10 signed `/meet create "Town hall N" --invite
+<@U…|name> …` sent together, 100 people each; their cards, the creators' own links and the
+1,000 invitations are 1,020 posts in one workspace, so the floor is (1,020 - 50) / 5 per
+second = 194 s. An invitation is lost when it never arrives.
 
     python bench/fanout.py [--people 1000] [--per-minute 300]
 
@@ -56,12 +57,17 @@ BURST = 50.0  # the fake's workspace burst (its default)
 TARGET = 1.10  # within 10% of the floor
 
 
-def signed_create(fake_url: str, creator: str, invitees: list[str]) -> tuple[bytes, dict[str, str]]:
+PER_COMMAND = 100  # commands.parsing.MAX_MENTIONS
+
+
+def signed_create(
+    fake_url: str, creator: str, invitees: list[str], number: int
+) -> tuple[bytes, dict[str, str]]:
     mentions = " ".join(f"<@{who}|student{int(who[1:])}>" for who in invitees)
     body = urlencode(
         {
             "command": "/meet",
-            "text": f'create "Town hall" --invite {mentions}',
+            "text": f'create "Town hall {number}" --invite {mentions}',
             "team_id": TEAM,
             "user_id": creator,
             "user_name": "teacher",
@@ -81,19 +87,32 @@ def signed_create(fake_url: str, creator: str, invitees: list[str]) -> tuple[byt
     return body, headers
 
 
+async def post(http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> int:
+    async with http.post(url, data=body, headers=headers) as answer:
+        await answer.read()
+        return answer.status
+
+
 async def stats_of(http: aiohttp.ClientSession, fake_url: str) -> dict[str, Any]:
     async with http.get(f"{fake_url}/_fake/stats") as answer:
         return dict(await answer.json())
 
 
 async def fan_out(people: int, per_minute: float) -> dict[str, Any]:  # noqa: PLR0915 - one run
-    posts = people + 2  # the card, the creator's link, the invitations
+    commands = -(-people // PER_COMMAND)
+    posts = people + 2 * commands  # the cards, the creators' links, the invitations
     floor = max(0.0, (posts - BURST) / (per_minute / 60))
     give_up = 2 * floor + 60
     invitees = [user_id(number) for number in range(people)]
-    creator = user_id(people)
+    creators = [user_id(people + number) for number in range(commands)]
     fake, fake_url = await start(
-        *(sys.executable, str(FAKE), "--workspaces=1", "--channels=1", f"--users={people + 1}"),
+        *(
+            sys.executable,
+            str(FAKE),
+            "--workspaces=1",
+            "--channels=1",
+            f"--users={people + commands}",
+        ),
         f"--workspace-per-minute={per_minute}",
         f"--workspace-burst={BURST}",
         ready="http",
@@ -127,12 +146,18 @@ async def fan_out(people: int, per_minute: float) -> dict[str, Any]:  # noqa: PL
             url = f"http://127.0.0.1:{port}/slack/events"
             async with aiohttp.ClientSession() as http:
                 await until_served(http, url, bot)
-                body, headers = signed_create(fake_url, creator, invitees)
+                requests = [
+                    signed_create(
+                        fake_url,
+                        creator,
+                        invitees[number * PER_COMMAND : (number + 1) * PER_COMMAND],
+                        number,
+                    )
+                    for number, creator in enumerate(creators)
+                ]
                 cpu_before = cpu_seconds(bot.pid)
                 sent = time.time()
-                async with http.post(url, data=body, headers=headers) as answer:
-                    await answer.read()
-                    acked = answer.status
+                acked = await asyncio.gather(*(post(http, url, *request) for request in requests))
                 wanted = set(invitees)
                 arrived: dict[str, float] = {}
                 while time.time() < sent + give_up:
@@ -153,18 +178,22 @@ async def fan_out(people: int, per_minute: float) -> dict[str, Any]:  # noqa: PL
     last = max(arrived.values()) - sent if arrived else float("inf")
     limited = stats["limited"]
     print(
-        f"{people} invitations: acked {acked}; {len(arrived)} arrived, the last {last:.1f} s "
+        f"{people} invitations in {commands} commands: acks {sorted(set(acked))}; "
+        f"{len(arrived)} arrived, the last {last:.1f} s "
         f"after the command; floor {floor:.1f} s ({last / floor if floor else 0:.2f}x); "
         f"429s answered: {sum(limited.values())} ({limited}); calls {stats['calls']}; bot CPU "
         f"{cpu:.1f} s; load {load()}"
     )
     if logged:
         print(f"  the bot logged {len(logged)} lines; the first: {logged[:2]}")
+    if not arrived:
+        print(f"  nothing arrived; response_url answers: {len(stats['responses'])}")
     return {"last": last, "floor": floor, "lost": people - len(arrived), "people": people}
 
 
 async def main(people: int, per_minute: float) -> None:
-    print(f"fan-out: create --invite to {people} people; machine: {machine()}; load {load()}")
+    print(f"fan-out: create --invite to {people} people, {PER_COMMAND} a command")
+    print(f"machine: {machine()}; load {load()}")
     found = await fan_out(people, per_minute)
     ratio = found["last"] / found["floor"] if found["floor"] else 0.0
     figures = [
