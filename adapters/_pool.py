@@ -12,7 +12,7 @@ acknowledge. Work still waiting or running is tracked, so an adapter that stops 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from adapters._inflight import InFlight
 
@@ -27,12 +27,13 @@ class WorkPool:
         self._slots: asyncio.Semaphore | None = None
         self._inflight = InFlight()
 
-    async def run(self, work: Awaitable[None]) -> None:
-        """Do `work` once a slot is free (slots are handed out in arrival order)."""
+    async def run(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work()` once a slot is free (slots are handed out in arrival order). The work
+        is made only then: one given up while waiting leaves no coroutine never awaited."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)  # inside the event loop that uses it
         async with self._inflight.track(), self._slots:
-            await work
+            await work()
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait until the work taken so far is done, or `grace_seconds` passed."""

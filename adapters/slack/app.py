@@ -118,7 +118,8 @@ class SlackAdapter:
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
-        await self._pool.run(self._command_work(body, client, self._respond_for(body, respond)))
+        answer = self._respond_for(body, respond)
+        await self._pool.run(lambda: self._command_work(body, client, answer))
 
     async def _command_work(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
@@ -153,7 +154,8 @@ class SlackAdapter:
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
         await ack()
-        await self._pool.run(self._button_work(body, client, self._respond_for(body, respond)))
+        answer = self._respond_for(body, respond)
+        await self._pool.run(lambda: self._button_work(body, client, answer))
 
     async def _button_work(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond

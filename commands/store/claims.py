@@ -26,6 +26,7 @@ class SqliteClaims:
         self.path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meetbot-claims")
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
 
     async def claim(self, keys: Mapping[str, datetime]) -> set[str]:
         """Record each key until its expiry in one transaction; the keys recorded now."""
@@ -34,6 +35,10 @@ class SqliteClaims:
         return await loop.run_in_executor(self._thread, self._insert, rows)
 
     async def close(self) -> None:
+        """Close the connection and end the thread (again: nothing happens)."""
+        if self._closed:
+            return
+        self._closed = True
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
