@@ -1,11 +1,13 @@
 """The Slack app: one `/meet` listener and the card buttons, on Bolt's AsyncApp.
 
-Every listener acks first, before any I/O (Slack allows 3 seconds), then maps the payload to
-a `ChatUser` and `Conversation`, runs the command layer, and delivers the replies. HTTP mode
+Every listener acks first, before any I/O (Slack allows 3 seconds), then hands the rest to a
+bounded pool (`adapters._pool`), so acks stay fast while the work queues: map the payload to
+a `ChatUser` and `Conversation`, run the command layer, deliver the replies. HTTP mode
 serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
 Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
-answers are retried after Retry-After. The posts (cards, reminders, DMs) go through
-`webapi.SlackWebApi`, the rest of the Web API through slack_sdk; each keeps one HTTP session
+answers are retried after Retry-After. The posts (cards, reminders, DMs), users.info and
+the answers on a command's response_url go through `webapi.SlackWebApi`, the rest of the Web
+API through slack_sdk; each keeps one HTTP session
 (a pool of kept-alive connections), opened on first use: slack_sdk alone would open and close
 a session, and a TCP connection, per call.
 """
@@ -30,7 +32,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters._inflight import InFlight
+from adapters._pool import DEFAULT_SIZE, WorkPool
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
 from adapters.slack.endpoint import RECEIVED, HttpEndpoint
@@ -70,12 +72,13 @@ class SlackAdapter:
         command: str = "/meet",
         people: SlackPeople | None = None,
         wall_clock: Callable[[], float] = time.time,
+        workers: int = DEFAULT_SIZE,
     ) -> None:
         self.router = router
         self.command = command
         self.app_token = app_token
-        self.people = people or SlackPeople()
         self.web = SlackWebApi(api_url or DEFAULT_API_URL, bot_token, timeout=API_TIMEOUT)
+        self.people = people or SlackPeople(web=self.web)
         self.delivery = SlackDelivery(store, cards, clock, self.web, router.telemetry)
         client = AsyncWebClient(
             token=bot_token,
@@ -108,8 +111,8 @@ class SlackAdapter:
         self.wall_clock = wall_clock
         self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        self._inflight = InFlight()
         self._verified = False
+        self._pool = WorkPool(workers)
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -142,12 +145,23 @@ class SlackAdapter:
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
         self._acked(context)
-        async with self._inflight.track():
-            try:
-                await self._run_command(body, client, respond)
-            except Exception:
-                # After the ack the user must still hear back, whatever failed.
-                await self._apologize(respond, "command")
+        answer = self._respond_for(body, respond)
+        await self._pool.run(lambda: self._command_work(body, client, answer))
+
+    async def _command_work(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        try:
+            await self._run_command(body, client, respond)
+        except Exception:
+            # After the ack the user must still hear back, whatever failed.
+            await self._apologize(respond, "command")
+
+    def _respond_for(self, body: dict[str, Any], bolt_respond: Respond) -> Respond:
+        """Answers on the request's response_url, on the shared session (Bolt's own `respond`
+        opens a session, and a connection, per answer); Bolt's when there is no URL."""
+        url = body.get("response_url")
+        return self.web.responder(url) if isinstance(url, str) and url else bolt_respond
 
     async def _run_command(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
@@ -173,12 +187,17 @@ class SlackAdapter:
     ) -> None:
         await ack()
         self._acked(context)
-        async with self._inflight.track():
-            try:
-                await self._run_button(body, client, respond)
-            except Exception:
-                # After the ack the user must still hear back, whatever failed.
-                await self._apologize(respond, "button")
+        answer = self._respond_for(body, respond)
+        await self._pool.run(lambda: self._button_work(body, client, answer))
+
+    async def _button_work(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        try:
+            await self._run_button(body, client, respond)
+        except Exception:
+            # After the ack the user must still hear back, whatever failed.
+            await self._apologize(respond, "button")
 
     async def _run_button(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
@@ -309,7 +328,7 @@ class SlackAdapter:
 
     async def drained(self, grace_seconds: float = 10.0) -> None:
         """Wait (bounded) until the work acknowledged so far is done."""
-        await self._inflight.drain(grace_seconds)
+        await self._pool.drain(grace_seconds)
 
 
 def _with_slash(url: str) -> str:

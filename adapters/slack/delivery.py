@@ -7,25 +7,29 @@
 - EPHEMERAL: `respond()` on the `response_url`: works in DMs and private channels too. A
   file that comes with it (an attendance CSV) cannot ride on an ephemeral message: it is
   uploaded (`files_upload_v2`) into the invoker's DM, and the ephemeral answer says so.
-- DIRECT: `conversations.open` once per user (the D… id is cached in the store), then
-  `chat.postMessage`. If the DM cannot be opened or posted, the invoker's own link comes back
-  ephemerally instead; someone else's invitation becomes a note to the invoker. A DIRECT reply
-  never falls back to the channel.
+- DIRECT: `chat.postMessage` with the user's id as the channel: Slack posts it in the app's
+  DM with them, so no `conversations.open` round trip and no DM id to keep. Only when Slack
+  says it finds no such channel is the DM opened (`conversations.open`) and posted there. If
+  the DM cannot be posted, the invoker's own link comes back ephemerally instead; someone
+  else's invitation becomes a note to the invoker. A DIRECT reply never falls back to the
+  channel. Invitations to others go last, ten at a time, each waiting out Slack's rate limit
+  (a fan-out of 1,000 takes as long as the limit says, and loses none).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_of, text_of
-from adapters.slack.people import slack_error
-from adapters.slack.webapi import SlackWebApi
+from adapters.slack.people import is_user_id, slack_error
+from adapters.slack.webapi import Respond, SlackWebApi
 from commands.model import ChatUser, Meeting, Platform, Tenant
 from commands.replies import Reply, Visibility
 from commands.store import MeetingStore
@@ -33,7 +37,10 @@ from commands.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("meetbot.slack")
 
-Respond = Callable[..., Awaitable[Any]]
+FAN_OUT_AT_ONCE = 10  # invitation DMs in flight: enough to keep up with Slack's post rate
+FAN_OUT_PATIENCE = 900.0  # seconds of 429s an invitation waits out before it is given up
+
+__all__ = ["CardBook", "Respond", "SlackDelivery"]
 
 
 class CardBook(Protocol):
@@ -69,9 +76,12 @@ class SlackDelivery:
         channel_id: str,
     ) -> None:
         """Deliver each reply as its visibility says (`client`, Bolt's, uploads files)."""
+        invitations = []
         for reply in replies:
             if reply.visibility is Visibility.CHANNEL:
                 await self._channel(reply, respond, invoker, channel_id)
+            elif reply.visibility is Visibility.DIRECT and reply.recipient != invoker:
+                invitations.append(reply)  # last, together (below)
             elif reply.visibility is Visibility.DIRECT:
                 await self._direct(reply, respond, invoker)
             elif reply.attachment is not None:
@@ -80,6 +90,20 @@ class SlackDelivery:
                 await respond(
                     text=text_of(reply), blocks=blocks_of(reply), response_type="ephemeral"
                 )
+        await self._fan_out(invitations, respond, invoker)
+
+    async def _fan_out(self, replies: list[Reply], respond: Respond, invoker: ChatUser) -> None:
+        """DMs to other people (invitations): several at once, each waiting out Slack's rate
+        limit (429, Retry-After) for as long as `FAN_OUT_PATIENCE`. One after another, with
+        Retry-After in whole seconds, a thousand would go out at one a second, whatever the
+        limit; and one given up on after two 429s is a lost link."""
+        slots = asyncio.Semaphore(FAN_OUT_AT_ONCE)
+
+        async def send(reply: Reply) -> None:
+            async with slots:
+                await self._direct(reply, respond, invoker, patience=FAN_OUT_PATIENCE)
+
+        await asyncio.gather(*(send(reply) for reply in replies))
 
     async def _file(
         self, reply: Reply, client: AsyncWebClient, respond: Respond, invoker: ChatUser
@@ -167,11 +191,7 @@ class SlackDelivery:
         DM instead."""
         if reply.visibility is Visibility.DIRECT:
             assert reply.recipient is not None  # guaranteed by Reply
-            channel = await self._dm_channel(reply.recipient)
-            if channel is not None:
-                await self.web.chat_postMessage(
-                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
-                )
+            await self._post_dm(reply.recipient, reply)
             return None
         posted = await self.web.chat_postMessage(
             channel=meeting.channel_id, text=text_of(reply), blocks=blocks_of(reply)
@@ -198,15 +218,13 @@ class SlackDelivery:
                 channel=channel, ts=ts, text=text_of(reply), blocks=blocks_of(reply)
             )
 
-    async def _direct(self, reply: Reply, respond: Respond, invoker: ChatUser) -> None:
+    async def _direct(
+        self, reply: Reply, respond: Respond, invoker: ChatUser, *, patience: float = 0.0
+    ) -> None:
         recipient = reply.recipient
         assert recipient is not None  # guaranteed by Reply
         try:
-            channel = await self._dm_channel(recipient)
-            if channel is not None:
-                await self.web.chat_postMessage(
-                    channel=channel, text=text_of(reply), blocks=blocks_of(reply)
-                )
+            if await self._post_dm(recipient, reply, patience=patience):
                 return
             log.info("DM to %s failed: conversations.open gave no channel", recipient.key)
         except SlackApiError as error:
@@ -229,13 +247,31 @@ class SlackDelivery:
             )
             await respond(text=text_of(note), response_type="ephemeral")
 
+    async def _post_dm(self, user: ChatUser, reply: Reply, *, patience: float = 0.0) -> bool:
+        """Post `reply` in `user`'s DM with the app; False when no DM could be opened."""
+        text, blocks = text_of(reply), blocks_of(reply)
+        # Only an id that is a user's is a DM when posted to: anything else (a channel's id)
+        # would put a personal link where others read it, so it is opened as a DM instead.
+        if is_user_id(user.user_id):
+            try:
+                await self.web.chat_postMessage(
+                    channel=user.user_id, text=text, blocks=blocks, patience=patience
+                )
+                return True
+            except SlackApiError as error:
+                if slack_error(error) != "channel_not_found":
+                    raise
+        # Slack did not take the user id as a channel: open the DM and post there.
+        channel = await self._dm_channel(user)
+        if channel is None:
+            return False
+        await self.web.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, patience=patience
+        )
+        return True
+
     async def _dm_channel(self, user: ChatUser) -> str | None:
-        cached = await self.store.dm_channel(user.key)
-        if cached is not None:
-            return cached
+        """The id of the app's DM with `user` (conversations.open), None if Slack gives none:
+        for what takes no user id as its channel (a file upload), or when Slack refused one."""
         opened = await self.web.conversations_open(users=user.user_id)
-        channel = str((opened.get("channel") or {}).get("id") or "")
-        if not channel:
-            return None
-        await self.store.remember_dm_channel(user.key, channel, self.clock())
-        return channel
+        return str((opened.get("channel") or {}).get("id") or "") or None

@@ -1,6 +1,11 @@
 """What happened in a meeting: its sessions, the join log (who was given which link), who was
 removed, and attendance as the provider reported it (who came). The join log and attendance
-are kept apart on purpose: a link handed out is not a person who came."""
+are kept apart on purpose: a link handed out is not a person who came.
+
+The join log is written off the path of the link (`batching.Spool`): a class joining at once
+is a few transactions, not one each, and nobody's link waits for one. Every read of the log
+first waits for what was logged before it. Who was removed is asked on every join: those
+questions asked at once are one query."""
 
 from __future__ import annotations
 
@@ -64,19 +69,27 @@ class HistoryTables(StoreBase):
     # -- join log -----------------------------------------------------------------------------
 
     async def log_join(self, entry: JoinLogEntry) -> None:
+        """Log `entry`; it is written shortly after, with the others logged at about the same
+        time (`join_log` and `close` wait for it)."""
+        self._join_spool.put(entry)
+
+    async def _write_joins(self, entries: list[JoinLogEntry]) -> None:
+        rows = [
+            {
+                "meeting_id": entry.meeting_id,
+                "user_key": entry.user_key,
+                "user_name": entry.user_name,
+                "role": entry.role.value,
+                "reason": entry.reason,
+                "at": entry.at,
+            }
+            for entry in entries
+        ]
         async with self._write() as session:
-            session.add(
-                JoinRow(
-                    meeting_id=entry.meeting_id,
-                    user_key=entry.user_key,
-                    user_name=entry.user_name,
-                    role=entry.role.value,
-                    reason=entry.reason,
-                    at=entry.at,
-                )
-            )
+            await session.execute(insert(self._engine.dialect, JoinRow), rows)
 
     async def join_log(self, tenant: Tenant, meeting_id: str) -> list[JoinLogEntry]:
+        await self._join_spool.flush()
         query = (
             select(JoinRow)
             .join(MeetingRow, MeetingRow.id == JoinRow.meeting_id)
@@ -110,8 +123,18 @@ class HistoryTables(StoreBase):
             await session.execute(statement)
 
     async def is_removed(self, meeting_id: str, user_key: str) -> bool:
-        async with self._sessions() as session:
-            return await session.get(RemovalRow, (meeting_id, user_key)) is not None
+        return await self._removal_reads((meeting_id, user_key))
+
+    async def _read_removals(self, keys: list[tuple[str, str]]) -> list[bool]:
+        """For each (meeting, person), whether that person was removed from it: one query."""
+        meetings = {meeting for meeting, _person in keys}
+        people = {person for _meeting, person in keys}
+        query = select(RemovalRow.meeting_id, RemovalRow.user_key).where(
+            RemovalRow.meeting_id.in_(meetings), RemovalRow.user_key.in_(people)
+        )
+        async with self._engine.connect() as connection:
+            removed = {(row.meeting_id, row.user_key) for row in await connection.execute(query)}
+        return [key in removed for key in keys]
 
     # -- attendance as the provider reported it -----------------------------------------------
 

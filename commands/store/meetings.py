@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commands.model import Meeting, MeetingState, Platform, Schedule, Tenant
@@ -75,7 +76,9 @@ class MeetingTables(StoreBase):
         states: Collection[MeetingState] | None = None,
         limit: int = 100,
     ) -> list[Meeting]:
-        query = select(MeetingRow).where(MeetingRow.tenant_key == tenant.key)
+        # A Core select of the table: the ORM's identity map and instances cost more than the
+        # query itself, for rows that become `Meeting`s at once anyway.
+        query = select(MeetingRow.__table__).where(MeetingRow.tenant_key == tenant.key)
         if channel_id is not None:
             query = query.where(MeetingRow.channel_id == channel_id)
         if title is not None:
@@ -83,8 +86,8 @@ class MeetingTables(StoreBase):
         if states is not None:
             query = query.where(MeetingRow.state.in_([s.value for s in states]))
         query = query.order_by(MeetingRow.created_at.desc(), MeetingRow.id).limit(limit)
-        async with self._sessions() as session:
-            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+        async with self._engine.connect() as connection:
+            return [meeting_of(row) for row in await connection.execute(query)]
 
     async def meeting_by_id(self, meeting_id: str) -> Meeting | None:
         """A meeting whatever its tenant: for the bot's own jobs, which carry the id of the
@@ -104,28 +107,47 @@ class MeetingTables(StoreBase):
         """A page of the running meetings of every tenant, by id after `after`: for the bot's
         own upkeep (read page by page, so no meeting is ever left out), never for an answer
         to a user (which stays inside their tenant)."""
-        query = select(MeetingRow).where(MeetingRow.state == MeetingState.RUNNING.value)
+        # On the state index (state, id): a range of it per page, never the whole table.
+        query = select(MeetingRow.__table__).where(MeetingRow.state == MeetingState.RUNNING.value)
         if after is not None:
             query = query.where(MeetingRow.id > after)
         query = query.order_by(MeetingRow.id).limit(limit)
-        async with self._sessions() as session:
-            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+        async with self._engine.connect() as connection:
+            return [meeting_of(row) for row in await connection.execute(query)]
 
     async def resolve(self, tenant: Tenant, reference: str, *, limit: int = 50) -> list[Meeting]:
-        """Meetings of `tenant` whose id is `reference` or whose title is it (any case), in one
-        query: this runs on every join, so it stays a single round trip."""
-        wanted = reference.strip()
-        query = (
-            select(MeetingRow)
-            .where(
-                MeetingRow.tenant_key == tenant.key,
-                (MeetingRow.id == wanted) | (func.lower(MeetingRow.title) == wanted.lower()),
-            )
-            .order_by(MeetingRow.created_at.desc(), MeetingRow.id)
-            .limit(limit)
-        )
-        async with self._sessions() as session:
-            return [meeting_of(row) for row in (await session.scalars(query)).all()]
+        """Meetings of `tenant` whose id is `reference` or whose title is it (any case), the
+        newest first. Two indexed lookups, by id (the primary key) and by title (the tenant's
+        title index): one query with `id = ? OR lower(title) = ?` could use neither index,
+        and read every meeting of the tenant. Lookups made at once are answered together."""
+        return (await self._resolves((tenant.key, reference.strip())))[:limit]
+
+    async def _resolve_all(self, keys: list[tuple[str, str]]) -> list[list[Meeting]]:
+        """For each (tenant key, reference): its meeting by id, then those by title."""
+        table = MeetingRow.__table__
+        ids = {reference for _tenant, reference in keys}
+        titles = {(tenant, reference.lower()) for tenant, reference in keys}
+        async with self._engine.connect() as connection:
+            by_id = {
+                row.id: meeting_of(row)
+                for row in await connection.execute(select(table).where(table.c.id.in_(ids)))
+            }
+            by_title: dict[tuple[str, str], list[Meeting]] = {}
+            for tenant, title in titles:
+                query = select(table).where(
+                    table.c.tenant_key == tenant, func.lower(table.c.title) == title
+                )
+                by_title[(tenant, title)] = [
+                    meeting_of(row) for row in await connection.execute(query)
+                ]
+        answers = []
+        for tenant, reference in keys:
+            found = {m.id: m for m in by_title[(tenant, reference.lower())]}
+            named = by_id.get(reference)
+            if named is not None and named.tenant.key == tenant:
+                found[named.id] = named
+            answers.append(sorted(found.values(), key=_newest_first))
+        return answers
 
     async def delete_meeting(self, tenant: Tenant, meeting_id: str) -> bool:
         async with self._write() as session:
@@ -210,8 +232,8 @@ def meeting_columns(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def meeting_of(row: MeetingRow) -> Meeting:
-    """The `Meeting` a row holds."""
+def meeting_of(row: MeetingRow | Row[Any]) -> Meeting:
+    """The `Meeting` a row holds (an ORM row, or a row of a Core select of the table)."""
     platform, _, tenant_id = row.tenant_key.partition(":")
     schedule = row.schedule
     return Meeting(
@@ -237,6 +259,10 @@ def meeting_of(row: MeetingRow) -> Meeting:
         started_at=row.started_at,
         ended_at=row.ended_at,
     )
+
+
+def _newest_first(meeting: Meeting) -> tuple[float, str]:
+    return (-meeting.created_at.timestamp(), meeting.id)
 
 
 def _moment(text: str | None) -> datetime | None:

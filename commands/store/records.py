@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from commands.model import Meeting, Occurrence, OccurrenceState
-from commands.store.batching import Batch
+from commands.store.batching import Batch, Spool
+from commands.store.claims import SqliteClaims
 from commands.store.writing import WriteTurns
 from providers.base import Role
 
@@ -116,6 +117,10 @@ class StoreBase:
     _occurrence_reads: Batch[int, Occurrence | None]
     _finishes: Batch[Finish, bool]
     _card_writes: Batch[CardRef, None]
+    _resolves: Batch[tuple[str, str], list[Meeting]]
+    _removal_reads: Batch[tuple[str, str], bool]
+    _join_spool: Spool[JoinLogEntry]
+    _claims: SqliteClaims | None  # SQLite's own path for request claims
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:

@@ -54,7 +54,10 @@ class MeetingRow(Base):
 
     __table_args__ = (
         Index("ix_meetings_tenant_channel", "tenant_key", "channel_id"),
+        # `resolve`'s title lookup (case-insensitive, in one tenant).
         Index("ix_meetings_tenant_title", "tenant_key", func.lower(title)),
+        # The watch reads the running meetings page by page, by id, every tick.
+        Index("ix_meetings_state", "state", "id"),
     )
 
 

@@ -18,8 +18,9 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from commands.store.batching import Batch
+from commands.store.batching import Batch, Spool
 from commands.store.cards import CardTables
+from commands.store.claims import SqliteClaims
 from commands.store.errors import guarded
 from commands.store.history import HistoryTables
 from commands.store.meetings import MeetingTables
@@ -48,6 +49,12 @@ class MeetingStore(
         self._occurrence_reads = Batch(self._read_occurrences)
         self._finishes = Batch(self._finish_jobs)
         self._card_writes = Batch(self._write_cards)
+        self._resolves = Batch(self._resolve_all)
+        self._removal_reads = Batch(self._read_removals)
+        self._join_spool = Spool(self._write_joins, what="join log")
+        database = engine.url.database
+        file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._claims = SqliteClaims(str(database)) if file else None
 
     @classmethod
     async def open(cls, url: str, *, migrated: bool = False) -> MeetingStore:
@@ -66,6 +73,9 @@ class MeetingStore(
         return cls(engine)
 
     async def close(self) -> None:
+        await self._join_spool.flush()  # the joins logged last
+        if self._claims is not None:
+            await self._claims.close()
         await self._engine.dispose()
 
     async def with_own_connections(self) -> MeetingStore:

@@ -3,6 +3,7 @@ already acted on (the replay guard), and the time zones people chose for themsel
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -56,6 +57,11 @@ class UpkeepTables(StoreBase):
         of two replicas racing on one key exactly one gets it back."""
         if not keys:
             return set()
+        if self._claims is not None:  # SQLite: one hand-off (see `commands.store.claims`)
+            try:
+                return await self._claims.claim(keys)
+            except sqlite3.Error as error:
+                raise StoreError(f"cannot record seen requests: {type(error).__name__}") from error
         rows = [{"key": key, "expires_at": expires} for key, expires in keys.items()]
         # INSERT ... ON CONFLICT DO NOTHING RETURNING: SQLite >= 3.35, and PostgreSQL.
         try:

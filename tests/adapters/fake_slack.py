@@ -2,7 +2,8 @@
 
 Scriptable: `errors[method] = "not_in_channel"` answers ok=false; `rate_limit[method] = n`
 answers the next n calls with 429 and Retry-After: 0, `rate_limit_channels[channel] = n` the
-next n posts to that channel; `users` holds users.info records;
+next n posts to that channel; `channel_errors[channel] = "channel_not_found"` answers
+posts to that channel (a user id: a DM) ok=false; `users` holds users.info records;
 `groups` the user groups. `calls` lists (method, params) in order; `wait_until` waits for a
 condition on them (each request wakes it), bounded by a timeout.
 
@@ -48,6 +49,7 @@ class FakeSlack:
     errors: dict[str, str] = field(default_factory=dict)
     rate_limit: dict[str, int] = field(default_factory=dict)
     rate_limit_channels: dict[str, int] = field(default_factory=dict)
+    channel_errors: dict[str, str] = field(default_factory=dict)
     limited: int = 0  # 429s answered
     calls: list[Call] = field(default_factory=list)
     socket_url: str | None = None
@@ -144,7 +146,8 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
-        await self._record(Call("response_url", body, None))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        await self._record(Call("response_url", body, None, peer))
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -175,6 +178,8 @@ class FakeSlack:
             )
         if method in self.errors:
             return web.json_response({"ok": False, "error": self.errors[method]})
+        if method == "chat.postMessage" and channel in self.channel_errors:
+            return web.json_response({"ok": False, "error": self.channel_errors[channel]})
         answer = self._answer(method, params)
         return web.json_response({"ok": True, **answer})
 

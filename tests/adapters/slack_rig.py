@@ -127,10 +127,11 @@ class SlackRig:
         return await self.post(self.click_body(action_id, meeting_id, user, channel, ts))
 
     def dm_to(self, user: str) -> list[str]:
+        """The DMs `user` got: posted to their user id, or to the DM conversations.open gave."""
         return [
             blocks_text(c.params)
             for c in self.fake.of("chat.postMessage")
-            if c.params.get("channel") == f"D{user}"
+            if c.params.get("channel") in (user, f"D{user}")
         ]
 
 

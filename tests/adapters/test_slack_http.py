@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -49,7 +49,9 @@ async def test_create_posts_a_card_and_dms_the_creator_a_moderator_link(rig: Sla
     assert '"action_id": "meet_join"' in shown
     assert '"action_id": "meet_end"' in shown
     assert "http" not in shown, "no link in a channel card"
-    assert fake.of("conversations.open")[0].params["users"] == "UALICE"
+    # The DM goes to the user id: no conversations.open round trip, no DM id stored.
+    assert fake.of("conversations.open") == []
+    assert [c.params["channel"] for c in fake.of("chat.postMessage")] == ["C1", "UALICE"]
     dm = rig.dm_to("UALICE")
     assert len(dm) == 1
     assert parse_qs(urlsplit(link_in(dm[0])).query)["role"] == ["MODERATOR"]
@@ -99,8 +101,8 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
     assert parse_qs(urlsplit(bob_link).query)["role"] == ["VIEWER"]
     assert "attendee" in rig.dm_to("UBOB")[0]
 
-    # Waited for by its text: Bob's "I sent you a DM" for his join may come after his DM.
     await rig.click("meet_end", meeting_id, "UBOB")
+    # The join's own "sent you a DM" may still be on its way: wait for the refusal itself.
     await fake.wait_until(
         lambda: any("Only moderators can end Standup" in t for t in response_texts(fake))
     )
@@ -115,8 +117,22 @@ async def test_join_button_mints_each_clickers_own_link_and_end_checks_roles(rig
     assert card_ts is not None
 
 
+async def test_answers_on_the_response_url_share_the_web_api_connections(rig: SlackRig):
+    # Bolt's own respond() opens a session, and a TCP connection, per answer.
+    def answered(count: int) -> Callable[[], bool]:
+        return lambda: len(rig.fake.of("response_url")) >= count
+
+    for number in range(3):
+        await rig.command(f"status nothing-{number}")
+        await rig.fake.wait_until(answered(number + 1))
+    await rig.command("create Shared")
+    await rig.fake.wait_until(lambda: len(rig.fake.of("response_url")) > 3)
+    answers = {c.peer for c in rig.fake.of("response_url")}
+    assert len(answers) == 1, "one kept-alive connection for one answer after another"
+
+
 async def test_closed_dm_falls_back_to_an_ephemeral_link(rig: SlackRig):
-    rig.fake.errors["conversations.open"] = "cannot_dm_bot"
+    rig.fake.channel_errors["UALICE"] = "messages_tab_disabled"
     await rig.command("create Private --provider vconnct")
     await rig.fake.wait_until(
         lambda: any("could not send you a direct message" in t for t in response_texts(rig.fake))
@@ -128,7 +144,30 @@ async def test_closed_dm_falls_back_to_an_ephemeral_link(rig: SlackRig):
     )
     assert fallback["response_type"] == "ephemeral"
     assert "api/join" in blocks_text(fallback)
-    assert rig.dm_to("UALICE") == []
+    refused = [c for c in rig.fake.of("chat.postMessage") if c.params["channel"] != "C1"]
+    assert [c.params["channel"] for c in refused] == ["UALICE"], "tried once, refused"
+    assert rig.fake.of("conversations.open") == [], "a refused DM is not opened another way"
+
+
+async def test_a_dm_slack_takes_no_user_id_for_is_opened_and_posted_there(rig: SlackRig):
+    rig.fake.channel_errors["UALICE"] = "channel_not_found"
+    await rig.command("create Opened --provider vconnct")
+    await rig.fake.wait_until(lambda: len(rig.dm_to("UALICE")) == 2)
+    assert [c.params["users"] for c in rig.fake.of("conversations.open")] == ["UALICE"]
+    posted = [c.params["channel"] for c in rig.fake.of("chat.postMessage")]
+    assert posted[-2:] == ["UALICE", "DUALICE"]
+    assert "api/join" in rig.dm_to("UALICE")[-1]
+    assert not any("could not send you" in t for t in response_texts(rig.fake))
+
+
+async def test_a_dm_that_can_be_opened_in_no_way_falls_back_to_an_ephemeral_link(rig: SlackRig):
+    rig.fake.channel_errors["UALICE"] = "channel_not_found"
+    rig.fake.errors["conversations.open"] = "cannot_dm_bot"
+    await rig.command("create Closed --provider vconnct")
+    await rig.fake.wait_until(
+        lambda: any("could not send you a direct message" in t for t in response_texts(rig.fake))
+    )
+    assert not any(c.params["channel"] == "DUALICE" for c in rig.fake.of("chat.postMessage"))
 
 
 async def test_rate_limited_post_is_retried(rig: SlackRig):

@@ -41,11 +41,11 @@ async def test_slash_command_over_socket_mode(tmp_path):
             )
             await fake.wait_until(
                 lambda: any(
-                    c.params.get("channel") == "DUALICE" for c in fake.of("chat.postMessage")
+                    c.params.get("channel") == "UALICE" for c in fake.of("chat.postMessage")
                 )
             )
             assert fake.socket_acks[0]["envelope_id"] == "env-1"
-            dm = next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "DUALICE")
+            dm = next(c for c in fake.of("chat.postMessage") if c.params["channel"] == "UALICE")
             link = re.search(r'"url": "([^"]+)"', blocks_text(dm.params)).group(1)  # type: ignore[union-attr]
             assert urlsplit(link).path.startswith("/e/LIVE")
             assert parse_qs(urlsplit(link).query) == {}

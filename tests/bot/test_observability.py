@@ -131,10 +131,10 @@ async def test_metrics_of_meetbot_run_after_a_lifecycle(tmp_path):
 
             await meet("create Algebra")
             await fake.wait_until(lambda: said(fake, "I sent you a direct message"))
-            fake.errors["conversations.open"] = "cannot_dm_bot"  # Bob's DMs are closed
+            fake.errors["chat.postMessage"] = "cannot_dm_bot"  # Bob's DMs are closed
             await meet("join Algebra", "UBOB")
             await fake.wait_until(lambda: said(fake, "could not send you a direct message"))
-            del fake.errors["conversations.open"]
+            del fake.errors["chat.postMessage"]
             await meet("end Algebra", "UBOB")
             await fake.wait_until(lambda: said(fake, "Only moderators can end Algebra"))
             await meet("fly away")  # not a subcommand: counted as unknown, not by its text

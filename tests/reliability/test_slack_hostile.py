@@ -78,9 +78,12 @@ def leaks(rig: SlackRig, calls: list[Call], invoker: object = None) -> list[str]
         shown = blocks_text(call.params)
         if LIVE_MENTION.search(shown):
             found.append(f"live mention in {call.method}: {shown[:300]}")
-        private = (
-            call.method == "chat.postMessage" and str(call.params.get("channel")).startswith("D")
-        ) or (call.method == "response_url" and call.params.get("response_type") == "ephemeral")
+        posted_to = str(call.params.get("channel"))
+        # A DM: to a user id (Slack's DM with the app) or to a D... id conversations.open gave.
+        dm = posted_to.startswith("D") or bool(SLACK_USER.fullmatch(posted_to))
+        private = (call.method == "chat.postMessage" and dm) or (
+            call.method == "response_url" and call.params.get("response_type") == "ephemeral"
+        )
         if not private and any(origin in shown for origin in origins):
             found.append(f"join link outside a DM in {call.method}: {shown[:300]}")
     return found

@@ -1,0 +1,40 @@
+"""A bounded pool for the work that follows an acknowledgement.
+
+Both chat platforms want an answer within seconds ("received"), and the work after it (look the
+person up, find the meeting, mint the link, send it) can queue. If every acknowledged command
+ran at once, a class of 1,500 pressing Join together would put 1,500 commands on the event
+loop, and the acknowledgement of the next request would wait behind all of them. So at most
+`size` run at a time, the others wait their turn in order, and the loop stays free to
+acknowledge. Work still waiting or running is tracked, so an adapter that stops can wait
+(bounded) for what it already acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from adapters._inflight import InFlight
+
+DEFAULT_SIZE = 32
+
+
+class WorkPool:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if size < 1:
+            raise ValueError("a work pool needs at least one worker")
+        self.size = size
+        self._slots: asyncio.Semaphore | None = None
+        self._inflight = InFlight()
+
+    async def run(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work()` once a slot is free (slots are handed out in arrival order). The work
+        is made only then: one given up while waiting leaves no coroutine never awaited."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)  # inside the event loop that uses it
+        async with self._inflight.track(), self._slots:
+            await work()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Wait until the work taken so far is done, or `grace_seconds` passed."""
+        await self._inflight.drain(grace_seconds)
