@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from figures import machine  # bench/figures.py: run from this folder
 from slack_burst import (
     CHANNEL,
     CONFIG,
@@ -42,7 +43,6 @@ from slack_burst import (
     figure,
     free_port,
     load,
-    machine,
     start,
     stop,
     until_served,

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
-import platform
 import resource
 import signal
 import statistics
@@ -49,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from figures import machine  # bench/figures.py: run from this folder
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -289,16 +288,6 @@ def slack_floor(channels: list[tuple[str, str]]) -> float:
     rate = FAKE_LIMITS["workspace_per_minute"] / 60
     burst = FAKE_LIMITS["workspace_burst"]
     return max(max(0.0, (count - burst) / rate) for count in per_workspace.values())
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 async def main(meetings: int, workspaces: int, profile: str | None) -> None:

@@ -35,7 +35,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -49,6 +48,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from figures import machine  # bench/figures.py: run from this folder
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -378,16 +378,6 @@ def percentile(samples: list[float], share: float) -> float:
         return math.inf
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def load() -> str:

@@ -146,16 +146,22 @@ class SlackAdapter:
         await ack()  # before any I/O: the 3-second deadline
         self._acked(context)
         answer = self._respond_for(body, respond)
-        await self._pool.run(lambda: self._command_work(body, client, answer))
+        await self._pool.run(lambda: self._work("command", self._run_command, body, client, answer))
 
-    async def _command_work(
-        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    async def _work(
+        self,
+        what: str,
+        run: Callable[[dict[str, Any], AsyncWebClient, Respond], Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
     ) -> None:
+        """The work after the ack of a command or a click, in the pool's slot."""
         try:
-            await self._run_command(body, client, respond)
+            await run(body, client, respond)
         except Exception:
             # After the ack the user must still hear back, whatever failed.
-            await self._apologize(respond, "command")
+            await self._apologize(respond, what)
 
     def _respond_for(self, body: dict[str, Any], bolt_respond: Respond) -> Respond:
         """Answers on the request's response_url, on the shared session (Bolt's own `respond`
@@ -188,16 +194,7 @@ class SlackAdapter:
         await ack()
         self._acked(context)
         answer = self._respond_for(body, respond)
-        await self._pool.run(lambda: self._button_work(body, client, answer))
-
-    async def _button_work(
-        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
-    ) -> None:
-        try:
-            await self._run_button(body, client, respond)
-        except Exception:
-            # After the ack the user must still hear back, whatever failed.
-            await self._apologize(respond, "button")
+        await self._pool.run(lambda: self._work("button", self._run_button, body, client, answer))
 
     async def _run_button(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
