@@ -160,23 +160,30 @@ class JobLoop:
         async with self._gate:
             try:
                 return await self.run_job(job)
-            except JobLost:
-                log.info(
-                    "job %s was taken over by another worker; its effects were not kept", job.id
-                )
+            except Exception as error:
+                await self._failed(job, error)
                 return False
-            except StoreError as error:
-                # The store's message says what failed: one line, no traceback.
-                log.error(
-                    "job %s (%s of meeting %s) failed: %s", job.id, job.kind, job.meeting_id, error
-                )
-                await self._retry_quietly(job, "the store failed")
-                return False
-            except Exception:
-                # One failed job must not stop the others; it is tried again after backoff.
-                log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
-                await self._retry(job, "failed unexpectedly")
-                return False
+
+    async def _failed(self, job: Job, error: Exception) -> None:
+        """A job that raised: one failed job must not stop the others; it is tried again
+        after backoff."""
+        if isinstance(error, JobLost):
+            log.info("job %s was taken over by another worker; its effects were not kept", job.id)
+        elif isinstance(error, StoreError):
+            # The store's message says what failed: one line, no traceback.
+            log.error(
+                "job %s (%s of meeting %s) failed: %s", job.id, job.kind, job.meeting_id, error
+            )
+            await self._retry_quietly(job, "the store failed")
+        else:
+            log.error(
+                "job %s (%s of meeting %s) failed",
+                job.id,
+                job.kind,
+                job.meeting_id,
+                exc_info=error,
+            )
+            await self._retry(job, "failed unexpectedly")
 
     async def prepare_ahead(self) -> int:
         """Claim the reminders due within the lookahead, prepare each now and post it at its
@@ -214,9 +221,8 @@ class JobLoop:
             # The gate bounds the posts in flight, not the records after them: a slot is not
             # held while the job's end waits for its turn at the store.
             await self.carry_out(job, outcome, ready, posting=self._gate)
-        except Exception:
-            log.exception("job %s (%s of meeting %s) failed", job.id, job.kind, job.meeting_id)
-            await self._retry(job, "failed unexpectedly")
+        except Exception as error:
+            await self._failed(job, error)
 
     async def run_job(self, job: Job) -> bool:
         return await self.carry_out(job, await self.handlers.handle(job, self.clock()))
