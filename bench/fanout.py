@@ -43,13 +43,13 @@ from slack_burst import (
     figure,
     free_port,
     load,
+    signed_headers,
     start,
     stop,
     until_served,
     user_id,
     write_store,
 )
-from slack_sdk.signature import SignatureVerifier
 
 from bot.simulated import DEMO_BBB_SECRET
 
@@ -76,15 +76,7 @@ def signed_create(
             "response_url": f"{fake_url}/_respond/{creator}",
         }
     ).encode()
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(SIGNING).generate_signature(timestamp=stamp, body=body)
-    assert signature is not None
-    headers = {
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    return body, headers
+    return body, signed_headers(body)
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -157,15 +157,19 @@ def signed_join(fake_url: str, number: int) -> tuple[bytes, dict[str, str]]:
             "response_url": f"{fake_url}/_respond/{who}",
         }
     ).encode()
+    return body, signed_headers(body)
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    """The headers Slack signs a slash command's form body with, as of now."""
     stamp = str(int(time.time()))
     signature = SignatureVerifier(SIGNING).generate_signature(timestamp=stamp, body=body)
     assert signature is not None
-    headers = {
+    return {
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": signature,
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    return body, headers
 
 
 async def start(*command: str, ready: str) -> tuple[asyncio.subprocess.Process, str]:
