@@ -4,14 +4,15 @@ users.info and the posts to a command's response_url, on one kept-alive HTTP ses
 These are the calls a burst is made of (10,000 reminders due in one minute, a class's DMs at
 09:00). slack_sdk's AsyncWebClient spends about 0.5 ms of CPU on each, against about 0.3 ms for
 the HTTP request itself (measured on loopback, 200 in flight): most of a reminder's cost. So
-these three go straight through aiohttp, as slack_sdk sends them (a JSON body, the token as a
-bearer header; conversations.open with its arguments in the query), and answer the same way:
-the response's fields, or `SlackApiError` with Slack's error code. A 429 is waited out as
-its Retry-After says (at most `RATE_LIMIT_RETRIES` times, as slack_sdk's rate-limit handler
-does here), and a connection the server closed while idle is tried once more. A
-response_url post (Bolt's `respond` would open a new session, and a new connection, for each)
-goes on the same session. Every other call (auth.test, usergroups.list, files) stays with
-slack_sdk.
+these go straight to the Web API's origin on kept-alive connections (`keepalive.Origin`, which
+costs a third of aiohttp's CPU a call), as slack_sdk sends them (a JSON body, the token as a
+bearer header; conversations.open and users.info with their arguments in the query), and
+answer the same way: the response's fields, or `SlackApiError` with Slack's error code. A 429
+is waited out as its Retry-After says (at most `RATE_LIMIT_RETRIES` times, as slack_sdk's
+rate-limit handler does here), and a connection the server closed while idle is tried once
+more. A response_url post (Bolt's `respond` would open a new session, and a new connection,
+for each) goes on one shared aiohttp session: its host is not the Web API's. Every other
+call (auth.test, usergroups.list, files) stays with slack_sdk.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.internal_utils import get_user_agent
+
+from adapters.slack.keepalive import Origin
 
 log = logging.getLogger("meetbot.slack")
 
@@ -40,21 +44,24 @@ MAX_RETRY_AFTER = 60.0  # seconds: a longer wait is the job's to retry, not the 
 class SlackWebApi:
     def __init__(self, base_url: str, token: str, *, timeout: float) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        common = {"Authorization": f"Bearer {token}", "User-Agent": get_user_agent()}
+        self._path = urlsplit(self.base_url).path
+        common = f"Authorization: Bearer {token}\r\nUser-Agent: {get_user_agent()}\r\n"
         # As slack_sdk sends them: a JSON body, or the arguments in the query of a form post.
-        self._json_headers = {**common, "Content-Type": "application/json;charset=utf-8"}
-        self._form_headers = {**common, "Content-Type": "application/x-www-form-urlencoded"}
+        self._json_headers = f"{common}Content-Type: application/json;charset=utf-8\r\n".encode()
+        self._form_headers = f"{common}Content-Type: application/x-www-form-urlencoded\r\n".encode()
+        self._origin = Origin(self.base_url, timeout=timeout)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The shared session, opened inside the event loop on first use."""
+        """The session for response_url posts, opened inside the event loop on first use."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
     async def close(self) -> None:
+        await self._origin.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -124,31 +131,21 @@ class SlackWebApi:
         """One Web API method (its body as fields, or encoded by `encode`): its answer's
         fields, or `SlackApiError`."""
         url = self.base_url + method
-        data = self.encode(body) if isinstance(body, dict) else body
+        target = self._path + method + ("?" + urlencode(query) if query else "")
+        data = self.encode(body) if isinstance(body, dict) else (body or b"")
         headers = self._json_headers if body is not None else self._form_headers
         limited = 0
         waited = 0.0
-        reconnected = False
         while True:
-            try:
-                async with self.session.post(
-                    url, data=data, params=query, headers=headers
-                ) as response:
-                    status, answered = response.status, response.headers
-                    raw = await response.read()
-            except aiohttp.ServerDisconnectedError:
-                # A kept-alive connection the server closed while idle: once more, anew.
-                if reconnected:
-                    raise
-                reconnected = True
-                continue
+            reply = await self._origin.post(target, data, headers)
+            status, answered = reply.status, reply.headers
             if status == 429 and (limited < RATE_LIMIT_RETRIES or waited < patience):
                 limited += 1
-                pause = _retry_after(answered.get("Retry-After"))
+                pause = _retry_after(answered.get("retry-after"))
                 waited += pause
                 await asyncio.sleep(pause)
                 continue
-            answer = _parsed(raw)
+            answer = _parsed(reply.body)
             if status == 200 and answer.get("ok"):
                 return answer
             raise SlackApiError(  # type: ignore[no-untyped-call]  # untyped in slack_sdk
