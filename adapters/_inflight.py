@@ -19,14 +19,21 @@ class InFlight:
 
     @contextlib.asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
-        self._count += 1
-        self._idle.clear()
+        self.begin()
         try:
             yield
         finally:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.set()
+            self.end()
+
+    def begin(self) -> None:
+        """One more in flight, from now (for work handed to a task that starts later)."""
+        self._count += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait until nothing is in flight, or `grace_seconds` passed."""

@@ -5,8 +5,9 @@ person up, find the meeting, mint the link, send it) can queue. If every acknowl
 ran at once, a class of 1,500 pressing Join together would put 1,500 commands on the event
 loop, and the acknowledgement of the next request would wait behind all of them. So at most
 `size` run at a time, the others wait their turn in order, and the loop stays free to
-acknowledge. Work still waiting or running is tracked, so an adapter that stops can wait
-(bounded) for what it already acknowledged.
+acknowledge. `submit` hands the work over without waiting for it, so the listener that acks
+can return (and its HTTP answer go out) at once. Work still waiting or running is tracked,
+so an adapter that stops can wait (bounded) for what it already acknowledged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class WorkPool:
         self.size = size
         self._slots: asyncio.Semaphore | None = None
         self._inflight = InFlight()
+        self._tasks: set[asyncio.Task[None]] = set()  # held until done (the loop holds weakly)
 
     async def run(self, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work()` once a slot is free (slots are handed out in arrival order). The work
@@ -34,6 +36,23 @@ class WorkPool:
             self._slots = asyncio.Semaphore(self.size)  # inside the event loop that uses it
         async with self._inflight.track(), self._slots:
             await work()
+
+    def submit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """`run(work)` in a task of its own, counted in flight from now; the caller goes on.
+        The work must handle its own errors: nobody awaits the task."""
+        self._inflight.begin()
+        task = asyncio.get_running_loop().create_task(self._run_counted(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_counted(self, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self.size)
+            async with self._slots:
+                await work()
+        finally:
+            self._inflight.end()
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait until the work taken so far is done, or `grace_seconds` passed."""

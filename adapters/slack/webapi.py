@@ -1,5 +1,5 @@
 """The Slack Web API calls of a burst: chat.postMessage, chat.update, conversations.open,
-users.info and the posts to a command's response_url, on one kept-alive HTTP session.
+users.info and the posts to a command's response_url, on kept-alive HTTP connections.
 
 These are the calls a burst is made of (10,000 reminders due in one minute, a class's DMs at
 09:00). slack_sdk's AsyncWebClient spends about 0.5 ms of CPU on each, against about 0.3 ms for
@@ -11,8 +11,8 @@ answer the same way: the response's fields, or `SlackApiError` with Slack's erro
 is waited out as its Retry-After says (at most `RATE_LIMIT_RETRIES` times, as slack_sdk's
 rate-limit handler does here), and a connection the server closed while idle is tried once
 more. A response_url post (Bolt's `respond` would open a new session, and a new connection,
-for each) goes on one shared aiohttp session: its host is not the Web API's. Every other
-call (auth.test, usergroups.list, files) stays with slack_sdk.
+for each) goes the same way to its own origin (Slack's are all on hooks.slack.com). Every
+other call (auth.test, usergroups.list, files) stays with slack_sdk.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.internal_utils import get_user_agent
@@ -36,7 +35,8 @@ log = logging.getLogger("meetbot.slack")
 Respond = Callable[..., Awaitable[Any]]
 
 # A response_url takes the message as JSON; it carries its own credential (no token).
-_RESPONSE_HEADERS = {"Content-Type": "application/json;charset=utf-8"}
+_RESPONSE_HEADERS = b"Content-Type: application/json;charset=utf-8\r\n"
+MAX_ORIGINS = 4  # response_url hosts kept connections to
 RATE_LIMIT_RETRIES = 2
 MAX_RETRY_AFTER = 60.0  # seconds: a longer wait is the job's to retry, not the call's
 
@@ -49,22 +49,16 @@ class SlackWebApi:
         # As slack_sdk sends them: a JSON body, or the arguments in the query of a form post.
         self._json_headers = f"{common}Content-Type: application/json;charset=utf-8\r\n".encode()
         self._form_headers = f"{common}Content-Type: application/x-www-form-urlencoded\r\n".encode()
+        self.timeout = timeout
         self._origin = Origin(self.base_url, timeout=timeout)
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The session for response_url posts, opened inside the event loop on first use."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        self._responses: dict[str, Origin] = {}  # response_url origins, at most MAX_ORIGINS
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         await self._origin.close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for origin in self._responses.values():
+            await origin.close()
+        self._responses.clear()
 
     async def chat_postMessage(
         self, *, channel: str, text: str, patience: float = 0.0, **fields: Any
@@ -105,20 +99,26 @@ class SlackWebApi:
         """Post `message` to a response_url; answers the HTTP status (Slack says 200 "ok";
         a used-up or expired URL is 404, logged by the caller's reading, never raised)."""
         data = json.dumps(_without_none(message)).encode()
-        for attempt in (1, 2):
-            try:
-                async with self.session.post(
-                    response_url, data=data, headers=_RESPONSE_HEADERS
-                ) as response:
-                    await response.read()
-                    if response.status != 200:
-                        log.info("response_url post answered HTTP %d", response.status)
-                    return response.status
-            except aiohttp.ServerDisconnectedError:
-                # A kept-alive connection the server closed while idle: once more, anew.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        parts = urlsplit(response_url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        answer = await self._response_origin(parts).post(target, data, _RESPONSE_HEADERS)
+        if answer.status != 200:
+            log.info("response_url post answered HTTP %d", answer.status)
+        return answer.status
+
+    def _response_origin(self, parts: SplitResult) -> Origin:
+        key = f"{parts.scheme}://{parts.netloc}"
+        origin = self._responses.get(key)
+        if origin is None:
+            if len(self._responses) >= MAX_ORIGINS:
+                # Slack's response_urls share one host; a stray other one is not kept for long.
+                oldest = next(iter(self._responses))
+                stale = self._responses.pop(oldest)
+                task = asyncio.get_running_loop().create_task(stale.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+            origin = self._responses[key] = Origin(key + "/", timeout=self.timeout)
+        return origin
 
     async def call(
         self,

@@ -82,3 +82,19 @@ async def test_work_given_up_while_waiting_is_never_made():
 def test_a_pool_needs_a_worker():
     with pytest.raises(ValueError, match="at least one worker"):
         WorkPool(0)
+
+
+async def test_submitted_work_is_counted_from_the_hand_over_and_drained():
+    pool = WorkPool(1)
+    done: list[int] = []
+
+    async def work(number: int) -> None:
+        await asyncio.sleep(0)
+        done.append(number)
+
+    for number in range(3):
+        pool.submit(lambda number=number: work(number))  # type: ignore[misc]
+    assert done == [], "handed over: the caller goes on at once"
+    # Drained although no task has started yet: each counts from its submit.
+    await pool.drain(5)
+    assert done == [0, 1, 2]
