@@ -32,6 +32,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters._lull import Lull
 from adapters._pool import DEFAULT_SIZE, WorkPool
 from adapters.slack.blocks import ACTION_BY_ID
 from adapters.slack.delivery import CardBook, Respond, SlackDelivery
@@ -118,7 +119,9 @@ class SlackAdapter:
         self._endpoint: HttpEndpoint | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._verified = False
-        self._pool = WorkPool(workers)
+        # While a burst of (verified) requests comes in, its work waits: acks go first.
+        self._lull = Lull()
+        self._pool = WorkPool(workers, self._lull)
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -131,6 +134,7 @@ class SlackAdapter:
         the HTTP endpoint gave both already (Socket Mode: here, so its listener task, which
         Bolt starts after this, inherits the id)."""
         context.setdefault(RECEIVED, time.monotonic())
+        self._lull.arrived()
         if current_request_id() is None:
             # Socket Mode runs each request in a task of its own: set for that task only.
             adopt_request_id()
@@ -331,6 +335,7 @@ class SlackAdapter:
 
     async def drained(self, grace_seconds: float = 10.0) -> None:
         """Wait (bounded) until the work acknowledged so far is done."""
+        self._lull.release()
         await self._pool.drain(grace_seconds)
 
 
