@@ -158,6 +158,16 @@ class SlackAdapter:
         answer = self._respond_for(body, respond)
         self._pool.submit(lambda: self._work("command", self._run_command, body, client, answer))
 
+    async def _take_command(self, body: dict[str, Any], received: float) -> None:
+        """A slash command the HTTP endpoint acks itself (no Bolt dispatch): as `_on_command`,
+        with the app's client (Bolt would hand the listener a copy of it) and the answers on
+        the command's response_url."""
+        self._lull.arrived()
+        self.router.telemetry.acked(Platform.SLACK, time.monotonic() - received)
+        client = self.app.client
+        answer = self.web.responder(str(body["response_url"]))
+        self._pool.submit(lambda: self._work("command", self._run_command, body, client, answer))
+
     async def _work(
         self,
         what: str,
@@ -277,7 +287,12 @@ class SlackAdapter:
         """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
         self._client()  # before the first request: its client copies the session
         self._endpoint = HttpEndpoint(
-            self.app, self.store, self.signing_secret, self.command, self.wall_clock
+            self.app,
+            self.store,
+            self.signing_secret,
+            self.command,
+            self.wall_clock,
+            commands=self._take_command,
         )
         return await self._endpoint.start(host, port, path)
 
@@ -286,7 +301,12 @@ class SlackAdapter:
         inbound server's, `server.port`), with the same checks as `serve_http`."""
         self._client()  # before the first request: its client copies the session
         self._endpoint = HttpEndpoint(
-            self.app, self.store, self.signing_secret, self.command, self.wall_clock
+            self.app,
+            self.store,
+            self.signing_secret,
+            self.command,
+            self.wall_clock,
+            commands=self._take_command,
         )
         await self._endpoint.prepare()
         return self._endpoint.handle
