@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from figures import machine  # bench/figures.py: run from this folder
+from figures import emit, figure, load, machine  # bench/figures.py: run from this folder
 from slack_burst import (
     CHANNEL,
     CONFIG,
@@ -40,9 +39,7 @@ from slack_burst import (
     TEAM,
     TOKEN,
     cpu_seconds,
-    figure,
     free_port,
-    load,
     signed_headers,
     start,
     stop,
@@ -198,7 +195,7 @@ async def main(people: int, per_minute: float) -> None:
         if entry["pass"] is not None:
             mark = "PASS" if entry["pass"] else "FALLS SHORT"
             print(f"{mark}: {entry['name']} {entry['value']} (target {entry['target']})")
-    print(json.dumps({"figures": figures, "load": load(), "machine": machine()}), flush=True)
+    emit(figures, load=load(), machine=machine())
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from figures import machine  # bench/figures.py: run from this folder
+from figures import emit, figure, load, machine  # bench/figures.py: run from this folder
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -340,13 +340,14 @@ async def main(meetings: int, workspaces: int, profile: str | None) -> None:
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in spent.items())
             + f" (the bot {1000 * spent['bot'] / meetings:.2f} ms a reminder)"
         )
-        report(
+        found = report(
             stats=stats,
             channels=channels,
             due=due.timestamp(),
             posted=posted,
             left=left,
             bot_out=bot_out,
+            bot_cpu=spent["bot"],
         )
     finally:
         if bot is not None:
@@ -357,6 +358,7 @@ async def main(meetings: int, workspaces: int, profile: str | None) -> None:
         f"CPU of bot and fake Slack together: {children.ru_utime + children.ru_stime:.1f} s "
         f"(on {os.cpu_count()} cores)"
     )
+    emit(found, load=load(), machine=machine())
 
 
 def cpu_seconds(pid: int) -> float:
@@ -392,7 +394,9 @@ def report(
     posted: int,
     left: int,
     bot_out: str,
-) -> None:
+    bot_cpu: float,
+) -> list[dict[str, Any]]:
+    """Prints what happened; answers the figures line's entries."""
     posts = [(str(c), float(t)) for c, t in stats["posts"]]
     expected = len(channels)
     per_channel = Counter(channel for channel, _t in posts)
@@ -401,10 +405,12 @@ def report(
     lateness = [t - due for _c, t in posts]
     limited = stats["limited"]
     peak = "?"
+    peak_mib = math.nan
     for line in bot_out.splitlines():
         if line.startswith("{"):
             figures = json.loads(line)
-            peak = f"{figures['peak_rss_mib']:.0f} MiB (CPU {figures['cpu_s']:.1f} s in all)"
+            peak_mib = float(figures["peak_rss_mib"])
+            peak = f"{peak_mib:.0f} MiB (CPU {figures['cpu_s']:.1f} s in all)"
     print(f"jobs: {expected} reminders; posted {len(posts)}; reminder jobs left undone: {left}")
     print(f"posted exactly once: {once} of {expected} channels; more than once: {twice}")
     if lateness:
@@ -432,6 +438,13 @@ def report(
             f"FALLS SHORT of 'all once, the last within {TARGET:.0f} s': {why}, "
             f"{once} of {expected} posted once"
         )
+    return [
+        figure(f"reminders {expected}: last post after due", last, "s", f"<= {TARGET}"),
+        figure(f"reminders {expected}: not posted exactly once", expected - once, "", "<= 0"),
+        figure(f"reminders {expected}: first post after due", min(lateness, default=math.inf), "s"),
+        figure(f"reminders {expected}: bot CPU per reminder", 1000 * bot_cpu / expected, "ms"),
+        figure(f"reminders {expected}: bot peak RSS", peak_mib, "MiB"),
+    ]
 
 
 if __name__ == "__main__":
@@ -439,6 +452,7 @@ if __name__ == "__main__":
     parser.add_argument("--meetings", type=int, default=10_000)
     parser.add_argument("--workspaces", type=int, default=250)
     parser.add_argument("--profile", metavar="FILE", help="sample the bot with py-spy into FILE")
+    parser.add_argument("--rounds", type=int, default=1, help="(the driver's; one round here)")
     parser.add_argument("--bot", nargs=2, metavar=("URL", "DB"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.bot:

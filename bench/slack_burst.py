@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
 import signal
@@ -48,7 +47,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from figures import machine  # bench/figures.py: run from this folder
+from figures import emit, figure, load, machine  # bench/figures.py: run from this folder
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -384,19 +383,6 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def figure(name: str, value: float, unit: str, target: str | None = None) -> dict[str, Any]:
-    """One entry of the figures line (the bench driver's format: target `<= N` / `>= N`)."""
-    passed: bool | None = None
-    if target is not None:
-        op, _, number = target.partition(" ")
-        passed = value <= float(number) if op == "<=" else value >= float(number)
-    return {"name": name, "value": round(value, 4), "unit": unit, "target": target, "pass": passed}
-
-
 def show(outcome: Outcome) -> list[dict[str, Any]]:
     size, acks = outcome.size, outcome.acks
     p50, p99 = statistics.median(acks) if acks else math.inf, percentile(acks, 0.99)
@@ -453,7 +439,7 @@ async def main(sizes: list[int], rounds: int, profile: str | None, py_spy: str) 
             mark = "PASS" if entry["pass"] else "FALLS SHORT"
             print(f"{mark}: {entry['name']} {entry['value']} {entry['unit']} "
                   f"(target {entry['target']})")  # fmt: skip
-    print(json.dumps({"figures": figures, "load": load(), "machine": machine()}), flush=True)
+    emit(figures, load=load(), machine=machine())
 
 
 if __name__ == "__main__":

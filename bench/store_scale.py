@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import tempfile
@@ -28,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from figures import emit, figure, load, machine  # bench/figures.py: run from this folder
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -139,12 +139,6 @@ async def measure(size: int, calls: int, sims: SimulatedProviders) -> dict[str, 
     return figures
 
 
-def figure(name: str, value: float, unit: str, target: str | None = None) -> dict[str, Any]:
-    """One entry of the figures line (the bench driver's format: target `<= N` / `>= N`)."""
-    passed = None if target is None else value <= float(target.partition(" ")[2])
-    return {"name": name, "value": round(value, 4), "unit": unit, "target": target, "pass": passed}
-
-
 async def main(sizes: list[int], calls: int) -> None:
     print(f"store scale: join, list, status by store size; {os.cpu_count()} cores")
     results: dict[int, dict[str, float]] = {}
@@ -162,7 +156,7 @@ async def main(sizes: list[int], calls: int) -> None:
         mark = "PASS" if entry["pass"] else "FALLS SHORT"
         print(f"{mark}: join at {max(sizes)} meetings is {ratio:.2f}x join at 0 (<= {TARGET}x)")
         figures.append(entry)
-    print(json.dumps({"figures": figures}), flush=True)
+    emit(figures, load=load(), machine=machine())
 
 
 if __name__ == "__main__":
