@@ -155,17 +155,17 @@ class SlackAdapter:
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
         self._acked(context)
-        answer = self._respond_for(body, respond)
-        self._pool.submit(lambda: self._work("command", self._run_command, body, client, answer))
+        self._hand_over(body, client, self._respond_for(body, respond))
 
     async def _take_command(self, body: dict[str, Any], received: float) -> None:
         """A slash command the HTTP endpoint acks itself (no Bolt dispatch): as `_on_command`,
         with the app's client (Bolt would hand the listener a copy of it) and the answers on
         the command's response_url."""
         self._lull.arrived()
-        self.router.telemetry.acked(Platform.SLACK, time.monotonic() - received)
-        client = self.app.client
-        answer = self.web.responder(str(body["response_url"]))
+        self._acked({RECEIVED: received})
+        self._hand_over(body, self.app.client, self.web.responder(str(body["response_url"])))
+
+    def _hand_over(self, body: dict[str, Any], client: AsyncWebClient, answer: Respond) -> None:
         self._pool.submit(lambda: self._work("command", self._run_command, body, client, answer))
 
     async def _work(
@@ -285,22 +285,19 @@ class SlackAdapter:
 
     async def serve_http(self, host: str, port: int, path: str = "/slack/events") -> int:
         """Serve the signed Events/Interactivity endpoint; returns the port (0 picks one)."""
-        self._client()  # before the first request: its client copies the session
-        self._endpoint = HttpEndpoint(
-            self.app,
-            self.store,
-            self.signing_secret,
-            self.command,
-            self.wall_clock,
-            commands=self._take_command,
-        )
+        self._endpoint = self._new_endpoint()
         return await self._endpoint.start(host, port, path)
 
     async def shared_http(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The signed endpoint's handler, for a server that serves it on its own port (the
         inbound server's, `server.port`), with the same checks as `serve_http`."""
+        self._endpoint = self._new_endpoint()
+        await self._endpoint.prepare()
+        return self._endpoint.handle
+
+    def _new_endpoint(self) -> HttpEndpoint:
         self._client()  # before the first request: its client copies the session
-        self._endpoint = HttpEndpoint(
+        return HttpEndpoint(
             self.app,
             self.store,
             self.signing_secret,
@@ -308,8 +305,6 @@ class SlackAdapter:
             self.wall_clock,
             commands=self._take_command,
         )
-        await self._endpoint.prepare()
-        return self._endpoint.handle
 
     async def verify(self) -> None:
         """Check the bot token once at start (auth.test), so a wrong one is one clear line
