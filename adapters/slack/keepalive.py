@@ -24,6 +24,7 @@ What it does, and what it leaves out on purpose:
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections import deque
@@ -34,6 +35,7 @@ import httptools
 
 IDLE_SECONDS = 15.0  # a kept-alive connection unused this long is closed, not reused
 DEFAULT_LIMIT = 100  # connections to the origin at once, as aiohttp's connector allows
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # controls and spaces: never in a request target
 
 
 class WireError(ConnectionError):
@@ -160,6 +162,9 @@ class Origin:
         lines ready to send (no Host or Content-Length: those are added here)."""
         if self._closed:
             raise WireError("the connection pool is closed")
+        if not target.startswith("/") or not target.isascii() or _UNSAFE.search(target):
+            # A space or line break would end the request line early: another request.
+            raise ValueError(f"not a request target: {target!r}")
         request = b"".join(
             (
                 f"POST {target} HTTP/1.1\r\n".encode(),

@@ -44,6 +44,8 @@ MAX_RETRY_AFTER = 60.0  # seconds: a longer wait is the job's to retry, not the 
 class SlackWebApi:
     def __init__(self, base_url: str, token: str, *, timeout: float) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        if any(character in token for character in "\r\n"):
+            raise ValueError("the bot token has a line break in it")
         self._path = urlsplit(self.base_url).path
         common = f"Authorization: Bearer {token}\r\nUser-Agent: {get_user_agent()}\r\n"
         # As slack_sdk sends them: a JSON body, or the arguments in the query of a form post.

@@ -225,3 +225,15 @@ async def test_https_checks_the_certificate_and_the_host_name():
 def test_only_http_urls_are_taken():
     with pytest.raises(ValueError, match="not an http"):
         Origin("ftp://example.org/", timeout=5)
+
+
+async def test_a_target_that_would_smuggle_a_second_request_is_refused(aiohttp_server):
+    base, peers = aiohttp_server
+    origin = Origin(base, timeout=5)
+    try:
+        for target in ("/a HTTP/1.1\r\nX-Evil: 1\r\n\r\nPOST /b", "/a b", "a", "/caf\u00e9"):
+            with pytest.raises(ValueError, match="not a request target"):
+                await origin.post(target, b"{}", HEADERS)
+    finally:
+        await origin.close()
+    assert peers == [], "nothing was sent"
