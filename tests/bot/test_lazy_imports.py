@@ -1,7 +1,8 @@
 """What a start loads is what its config needs: a chat platform's library only when that
 platform is configured (a Slack-only bot never loads discord.py), the Socket Mode client only
 in Socket Mode, a provider's client only when it has a section, Alembic only when the store is
-behind, pydantic-settings only when a MEETBOT_* variable says something, SQLAlchemy's
+behind, SQLAlchemy and aiohttp only for a subcommand that opens the store or a connection,
+pydantic-settings only when a MEETBOT_* variable says something, SQLAlchemy's
 PostgreSQL dialect only on PostgreSQL. Each is start-up time (see bench/footprint.py).
 
 Each check runs in a fresh interpreter (this test process has imported everything already).
@@ -89,12 +90,13 @@ async def held_by_a_run(config: Path) -> dict[str, object]:
     return answer
 
 
-async def test_importing_the_cli_loads_no_chat_library_nor_alembic() -> None:
+async def test_importing_the_cli_loads_no_chat_library_nor_the_store() -> None:
+    # `meetbot slack-manifest`, `discord-invite`, `--help` open no store and no connection.
     script = (
         "import json, sys, bot.cli\n"
         "print(json.dumps([name for name in sys.argv[1:] if name in sys.modules]))"
     )
-    assert json.loads(await python("-c", script, *WATCHED)) == []
+    assert json.loads(await python("-c", script, *WATCHED, "sqlalchemy", "aiohttp")) == []
 
 
 async def test_a_slack_only_run_never_imports_discord(tmp_path: Path) -> None:
