@@ -29,8 +29,6 @@ import yaml
 from bot import environment
 from bot.config import Config, ConfigError
 from bot.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, configure_logging, redact_secrets
-from commands.store import StoreError
-from commands.store import migrate as store_migrations
 
 # The simulators' default ports (bigbluebutton, vconnct, liveminutes).
 DEFAULT_BBB_PORT, DEFAULT_VCONNCT_PORT, DEFAULT_LIVEMINUTES_PORT = 8090, 8091, 8092
@@ -211,9 +209,12 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Imported here: each chat platform's library is loaded only by the command that needs
+    # it (a Slack-only `run` never loads discord.py, and `check` neither), the store's
+    # (SQLAlchemy) only by those that open it.
+    from commands.store import StoreError  # noqa: PLC0415
+
     try:
-        # Imported here: each chat platform's library is loaded only by the command that
-        # needs it (a Slack-only `run` never loads discord.py, and `check` neither).
         from bot import run as running  # noqa: PLC0415
 
         return await running.run(config, stop)
@@ -227,6 +228,9 @@ async def migrate(args: argparse.Namespace) -> int:
     config = _config(args.config, "migrate", getattr(args, "secrets_dir", None))
     if config is None:
         return 2
+    from commands.store import StoreError  # noqa: PLC0415 - see run()
+    from commands.store import migrate as store_migrations  # noqa: PLC0415 - see run()
+
     url = config.storage.url
     try:
         migration = await store_migrations.migrate(url)
@@ -285,6 +289,7 @@ async def console(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     from bot import console as terminal  # noqa: PLC0415 - see run()
+    from commands.store import StoreError  # noqa: PLC0415 - see run()
 
     try:
         return await terminal.console(config, now=args.now)

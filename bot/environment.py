@@ -7,19 +7,22 @@ whole section or list can be given as JSON (`MEETBOT_DISCORD__GUILDS='[81234, 81
 (Docker and Kubernetes mount one at `/run/secrets`) holds files named like those variables,
 each holding one value. The layers, strongest first: the environment, the secrets directory,
 the YAML file. pydantic-settings reads the variables against the `Config` model, so it knows
-which keys are sections (split at `__`) and which values are JSON.
+which keys are sections (split at `__`) and which values are JSON; it is imported only when
+there is such a variable (or secret file) to read.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, ConfigError, read_config_file, read_yaml, validate
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
 
 PREFIX = "MEETBOT_"
 DELIMITER = "__"
@@ -31,10 +34,16 @@ NOT_CONFIG_KEYS = frozenset(
 _SECRET_FILE_LIMIT = 64 * 1024  # a token is tens of bytes; a big file here is a mistake
 
 
-class _Shape(Config, BaseSettings):
-    """`Config` as pydantic-settings sees it: only its fields' types are read, never built."""
+@functools.cache
+def _shape() -> type[BaseSettings]:
+    """`Config` as pydantic-settings sees it: only its fields' types are read, never built.
+    Made at the first use (building it is building the whole `Config` model again)."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict  # noqa: PLC0415 - see doc
 
-    model_config = SettingsConfigDict(extra="forbid")
+    class _Shape(Config, BaseSettings):
+        model_config = SettingsConfigDict(extra="forbid")
+
+    return _Shape
 
 
 @dataclass
@@ -99,8 +108,12 @@ def environment_layer(env: Mapping[str, str], secrets: Mapping[str, str] | None 
         if name.upper().startswith(PREFIX):
             variables[name.upper()] = value
             origins[name.upper()] = name
+    if all(name in NOT_CONFIG_KEYS for name in variables):
+        return Layer()  # nothing for pydantic-settings to read (and none unused)
+    from pydantic_settings import EnvSettingsSource, SettingsError  # noqa: PLC0415 - see doc
+
     source = EnvSettingsSource(
-        _Shape, case_sensitive=False, env_prefix=PREFIX, env_nested_delimiter=DELIMITER
+        _shape(), case_sensitive=False, env_prefix=PREFIX, env_nested_delimiter=DELIMITER
     )
     # The source reads os.environ when built; the variables given here replace what it read.
     source.env_vars = {name.lower(): value for name, value in variables.items()}

@@ -20,11 +20,10 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -50,6 +49,9 @@ from commands.replies import ButtonAction, Reply
 from commands.requestid import adopt_request_id, current_request_id, new_request_id
 from commands.router import CommandRouter
 from commands.store import MeetingStore
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger("meetbot.slack")
 
@@ -94,9 +96,15 @@ class SlackAdapter:
         # process_before_response: Bolt runs a listener inline and answers when it returns,
         # which ours do right after ack(), handing the work to the pool. Otherwise Bolt runs
         # each listener in a task of its own and polls every 10 ms for its ack: under a burst,
-        # a timer per waiting request and at least 10 ms on every ack.
+        # a timer per waiting request and at least 10 ms on every ack. A name given: without
+        # one Bolt takes its caller's file name from inspect.stack(), which reads the source
+        # of every frame (tenths of a second at start).
         self.app = AsyncApp(
-            client=client, signing_secret=signing_secret, logger=log, process_before_response=True
+            client=client,
+            signing_secret=signing_secret,
+            logger=log,
+            name="meetbot",
+            process_before_response=True,
         )
         self.app.use(self._arrived)
         self.app.command(command)(self._on_command)
@@ -330,6 +338,11 @@ class SlackAdapter:
         # slack_sdk retries a failed connect forever, a refused token included: ask once
         # ourselves, so a wrong token stops the start with one clear line.
         await verify_app_token(self._client(), self.app_token)
+        # Imported here: HTTP mode never loads the Socket Mode client.
+        from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415
+            AsyncSocketModeHandler,
+        )
+
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
 

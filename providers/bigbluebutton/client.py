@@ -12,8 +12,6 @@ import time
 from collections.abc import Sequence
 from functools import cached_property
 
-import jwt
-
 from providers.base import (
     Attendee,
     Capability,
@@ -308,6 +306,8 @@ class BigBlueButtonClient(BigBlueButtonApi):
         """BigBlueButton signs a recording-ready callback with the shared secret (JWT, HS256):
         only that algorithm and that key are accepted, so an unsigned (`alg: none`), altered
         or otherwise signed payload is refused."""
+        import jwt  # noqa: PLC0415 - only a recording callback needs PyJWT, not the start
+
         try:
             claims = jwt.decode(signed, self._secret, algorithms=["HS256"], options={"require": []})
         except jwt.PyJWTError as error:

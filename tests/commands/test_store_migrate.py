@@ -15,7 +15,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from commands.store import MeetingStore, PlannedOccurrence, StoreError, async_url
-from commands.store.migrate import head, migrate
+from commands.store.migrate import HEAD, head, migrate
 from commands.store.schema import Base
 from tests.commands.test_store import AT, TO_LAYOUT_2, meeting, run_sql
 
@@ -40,6 +40,20 @@ async def test_a_migrated_store_has_exactly_the_declared_tables(store_url):
     again = await migrate(store_url)
     assert again.done == []
     assert again.describe() == f"at revision {head()} (found revision {head()}): nothing to do"
+
+
+def test_the_head_the_start_checks_without_alembic_is_alembics_own():
+    # A new revision moves HEAD too; else every start would read the store as behind (and
+    # load Alembic to find nothing to do), or, worse, as at the head while it is not.
+    assert head() == HEAD
+
+
+async def test_a_store_at_an_older_revision_is_upgraded_on_the_path_with_alembic(store_url):
+    await migrate(store_url)
+    await run_sql(store_url, "UPDATE alembic_version SET version_num = '0001'")
+    migration = await migrate(store_url)
+    assert (migration.found, migration.done) == ("revision 0001", ["upgraded from revision 0001"])
+    assert (await migrate(store_url)).done == []
 
 
 async def test_four_processes_migrating_an_empty_store_at_once_all_come_up(store_url):
