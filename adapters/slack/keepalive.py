@@ -12,7 +12,8 @@ What it does, and what it leaves out on purpose:
   host's name checked); at most `limit` connections, reused most-recent-first, and one dropped
   once idle longer than `IDLE_SECONDS` (servers close idle ones; aiohttp keeps 15 s too);
 - POST with a body of bytes; the answer read whole (Content-Length or chunked), with its status
-  and headers (names in lower case);
+  and headers (names in lower case); an answer that has neither, ended only by the server
+  closing the connection (HTTP/1.0 style), is taken as a broken one: Slack always sends one;
 - no redirects, cookies, proxies or compression: the Web API needs none, and the bot sends no
   Accept-Encoding, so the answer comes as it is;
 - a connection the server closed while it lay idle is noticed when a request on it gets no
