@@ -12,7 +12,14 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote_plus
 
-ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+# The constructors themselves: hashlib.new(name) looks the name up on every call.
+_HASHES = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+ALGORITHMS = tuple(_HASHES)
 
 
 # The characters `quote_plus` never escapes. Most values (ids, passwords, roles, true/false)
@@ -33,9 +40,10 @@ def encode_query(params: Sequence[tuple[str, str]]) -> str:
 
 def checksum(call: str, query: str, secret: str, algorithm: str = "sha1") -> str:
     """Lowercase hex digest of `call + query + secret` (older servers compare case-sensitively)."""
-    if algorithm not in ALGORITHMS:
+    hash_of = _HASHES.get(algorithm)
+    if hash_of is None:
         raise ValueError(f"checksum algorithm must be one of {', '.join(ALGORITHMS)}")
-    return hashlib.new(algorithm, (call + query + secret).encode("utf-8")).hexdigest()
+    return hash_of((call + query + secret).encode("utf-8")).hexdigest()
 
 
 def signed_query(

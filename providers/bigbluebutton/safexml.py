@@ -10,10 +10,11 @@ defusedxml installs (by default) refuse what it refuses:
   URL read into an answer): `EntitiesForbidden`;
 - a reference to an external entity: `ExternalReferenceForbidden`.
 
-A DTD itself is allowed, as defusedxml allows it. One difference, on the strict side: an entity
-that expat skips (an undeclared one in a document with an external DTD it does not read) is
-refused here too, where the standard parser would also refuse it ("undefined entity").
-Namespaces are not processed (BigBlueButton uses none): a prefixed tag keeps its prefix.
+A DTD itself is allowed, as defusedxml allows it; an entity that expat skips (undeclared, in a
+document whose external DTD it does not read) is refused, as defusedxml refuses it ("undefined
+entity"). Comments and processing instructions are dropped, as `ElementTree` drops them. One
+difference: namespaces are not processed (BigBlueButton uses none), so a prefixed tag keeps
+its prefix instead of becoming `{uri}tag`.
 """
 
 from __future__ import annotations
