@@ -2,7 +2,8 @@
 
 Every provider call goes through `ProviderHttp.send`, which
 - gives each attempt an overall deadline of the configured timeout, body included (a server
-  dripping a byte at a time trips it like one that never answers),
+  dripping a byte at a time trips it like one that never answers), kept by `Deadlines` on one
+  timer for all of a provider's calls rather than one `asyncio.timeout` timer per call,
 - retries with exponential backoff only calls the caller marks idempotent, and only on
   `ProviderUnavailable` (timeouts, transport failures, HTTP 5xx),
 - turns every transport exception into the provider error tree, so no HTTP library's types
@@ -28,8 +29,7 @@ import json as jsonlib
 import logging
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -37,6 +37,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
+from providers._deadline import Deadlines
 from providers.errors import ProviderError, ProviderUnavailable
 from providers.metering import NO_METER, CallMeter, error_kind
 
@@ -47,6 +48,10 @@ log = logging.getLogger("meetbot.providers")
 DEFAULT_TIMEOUT_SECONDS = 10.0
 #: Connections kept per provider: a class clicking Join at once shares them.
 DEFAULT_MAX_CONNECTIONS = 100
+#: Endpoint paths a `ProviderHttp` remembers for its log line (a provider has a few dozen).
+_MAX_PATHS = 256
+#: One encoder for every JSON body: `json.dumps` with options builds a new one per call.
+_JSON = jsonlib.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class ProviderRequest:
 
 @dataclass(frozen=True)
 class ProviderResponse:
-    """A whole answer: status, headers (lower-case names) and every byte of the body."""
+    """A whole answer: status, headers (looked up by lower-case name; the transport's may
+    take any case) and every byte of the body."""
 
     status_code: int
     content: bytes = b""
@@ -150,15 +156,14 @@ class AiohttpTransport:
             async with self._open().request(
                 request.method,
                 url,
-                headers=dict(request.headers),
+                headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
                 proxy=self._proxy(url),
             ) as answer:
                 body = await answer.read()
-                return ProviderResponse(
-                    answer.status, body, {k.lower(): v for k, v in answer.headers.items()}
-                )
+                # aiohttp's headers as they are: read-only, and looked up in any case.
+                return ProviderResponse(answer.status, body, answer.headers)
         except TimeoutError:
             raise
         except (aiohttp.ClientError, ValueError) as error:
@@ -193,7 +198,7 @@ def encode_body(headers: dict[str, str], json: Any, data: Mapping[str, str] | No
     """The body bytes of a JSON or form request, its content type added to `headers`."""
     if json is not None:
         headers["Content-Type"] = "application/json"
-        return jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+        return _JSON.encode(json).encode()
     if data is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         return urlencode(dict(data)).encode()
@@ -221,27 +226,39 @@ class ProviderHttp:
     ) -> None:
         self.provider = provider
         self.transport = transport
-        self.timeout = timeout
+        self._deadlines = Deadlines(timeout)
         self.retry = retry or RetryPolicy()
         self.redact = Redactor(secrets)
         self._sleep = sleep
         self.meter = meter
+        self._paths: dict[str, str] = {}
 
-    @contextmanager
-    def measured(self, operation: str) -> Iterator[None]:
-        """Report the call made inside this block to the meter: its time (retries and
+    @property
+    def timeout(self) -> float:
+        """Seconds an attempt may take, from connecting to the last byte of the answer."""
+        return self._deadlines.seconds
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        # For the calls from now on (tests shorten it); the ones in flight keep theirs.
+        self._deadlines.seconds = seconds
+
+    def measured(self, operation: str) -> _Measured:
+        """Report the call made inside this `with` block to the meter: its time (retries and
         backoff included: what the command waited) and the kind of its failure, if any."""
-        started = time.perf_counter()
-        try:
-            yield
-        except ProviderError as failure:
-            self._tell(operation, started, error_kind(failure))
-            raise
-        except Exception:
-            self._tell(operation, started, "other")
-            raise
-        # A cancelled call (BaseException) is neither a latency nor a failure: not told.
-        self._tell(operation, started, None)
+        return _Measured(self, operation)
+
+    def _path(self, url: str) -> str:
+        """The URL's path, for the log line: parsed once per endpoint, since the query (which
+        differs on every BigBlueButton call, its checksum at least) is not part of it."""
+        endpoint = url.partition("?")[0]
+        path = self._paths.get(endpoint)
+        if path is None:
+            path = urlsplit(endpoint).path  # raises ValueError for a malformed URL
+            if len(self._paths) >= _MAX_PATHS:
+                self._paths.clear()  # a bound, in case some caller puts ids in paths
+            self._paths[endpoint] = path
+        return path
 
     def _tell(self, operation: str, started: float, error: str | None) -> None:
         self.meter.provider_call(self.provider, operation, time.perf_counter() - started, error)
@@ -296,9 +313,9 @@ class ProviderHttp:
         started = time.perf_counter()
         try:
             # Inside the try: a malformed configured URL is reported like any unreachable server.
-            path = urlsplit(request.url).path
+            path = self._path(request.url)
             # The deadline covers the body too: the transport reads all of it before it returns.
-            async with asyncio.timeout(self.timeout):
+            with self._deadlines.limit():
                 response = await self.transport.request(request)
         except TimeoutError as error:
             raise ProviderUnavailable(
@@ -328,3 +345,29 @@ class ProviderHttp:
                 status=response.status_code,
             )
         return response
+
+
+class _Measured:
+    """The `with` block of `ProviderHttp.measured` (a class, not a generator: it is entered
+    once per provider call, and a generator-based context manager costs several times more)."""
+
+    __slots__ = ("_http", "_operation", "_started")
+
+    def __init__(self, http: ProviderHttp, operation: str) -> None:
+        self._http = http
+        self._operation = operation
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> None:
+        if kind is None:
+            self._http._tell(self._operation, self._started, None)
+        elif isinstance(error, ProviderError):
+            self._http._tell(self._operation, self._started, error_kind(error))
+        elif isinstance(error, Exception):
+            self._http._tell(self._operation, self._started, "other")
+        # A cancelled call (BaseException) is neither a latency nor a failure: not told.

@@ -2,7 +2,8 @@
 
 Outcomes are decided on `<returncode>` and `<messageKey>` only, never on message text (BBB
 promises only the keys are stable). Lists are read with `findall`, so one attendee is still a
-list; times are epoch milliseconds; XML is untrusted, so it is parsed with defusedxml.
+list; times are epoch milliseconds; XML is untrusted, so it is parsed with defusedxml's
+rules (`safexml`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
-
+from providers.bigbluebutton import safexml
 from providers.errors import (
     ProviderAuthError,
     ProviderNotFound,
@@ -33,8 +32,8 @@ def parse(body: bytes, call: str, redact: Callable[[str], str] = str) -> Element
     `redact` cleans provider text before it goes into an error (it may be shown to people).
     """
     try:
-        root = ElementTree.fromstring(body)
-    except (ElementTree.ParseError, DefusedXmlException, ValueError):
+        root = safexml.fromstring(body)
+    except safexml.ParseFailure:
         raise ProviderProtocolError(NAME, call, "answered something that is not XML") from None
     if root.tag != "response":
         raise ProviderProtocolError(NAME, call, f"answered <{root.tag}>, not <response>")

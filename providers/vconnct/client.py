@@ -247,7 +247,7 @@ class VConnctClient(ProviderClient):
     def _read(self, response: ProviderResponse, operation: str) -> Any:
         """The envelope's data, or the provider error it says."""
         try:
-            envelope = wire.Envelope.model_validate(response.json())
+            envelope = wire.read_envelope(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError, ValidationError):
             if response.status_code in (401, 403):
                 raise ProviderAuthError(

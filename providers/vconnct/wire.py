@@ -5,6 +5,7 @@ Validated with pydantic at the edge; anything that does not fit is a `ProviderPr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -55,6 +56,18 @@ class AttendanceEntry(_Model):
 class UrlData(_Model):
     url: str
     title: str | None = None
+
+
+def read_envelope(content: bytes) -> Envelope:
+    """The envelope an answer's body holds; raises `ValueError` (`ValidationError`,
+    `JSONDecodeError`, `UnicodeDecodeError`) if it holds none."""
+    try:
+        # pydantic's own JSON reader: a third of json.loads followed by model_validate.
+        return Envelope.model_validate_json(content)
+    except ValidationError:
+        # It reads UTF-8 only; json.loads also takes a BOM and UTF-16/32, as before. Only a
+        # body that is no envelope at all is read twice, and it is an error either way.
+        return Envelope.model_validate(json.loads(content))
 
 
 @dataclass(frozen=True)

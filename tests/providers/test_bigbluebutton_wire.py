@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
 import pytest
 
@@ -23,7 +23,7 @@ from providers.base import (
 )
 from providers.bigbluebutton import BigBlueButtonClient
 from providers.bigbluebutton.api import derive_password
-from providers.bigbluebutton.checksum import checksum, signed_query
+from providers.bigbluebutton.checksum import checksum, encode_query, signed_query
 from providers.errors import (
     ProviderAuthError,
     ProviderError,
@@ -177,6 +177,16 @@ async def bbb() -> AsyncIterator[Factory]:
 
 
 # -- checksums ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["abc123", "", "Zoë O'Brien", "a b+c&d=e", "~-_.", "!'()*", "50%", "x\n", "日本", "🎓 Class"],
+)
+def test_the_query_is_what_urlencode_with_quote_plus_makes(value: str) -> None:
+    # The checksum covers these bytes: the fast encoder must not drift from the reference.
+    params = [("meetingID", value), (value or "k", "v"), ("meta_ü", value)]
+    assert encode_query(params) == urlencode(params, quote_via=quote_plus)
 
 
 @pytest.mark.parametrize(("call", "query", "algorithm", "expected"), GOLDEN)
@@ -487,6 +497,18 @@ async def test_failures_are_decided_on_the_message_key(
         assert caught.value.key == key
 
 
+async def test_answer_text_is_read_as_its_xml_says(bbb: Factory) -> None:
+    # Declared encoding, a harmless DTD, a comment, entities and CDATA: text as written.
+    body = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?><!DOCTYPE response [<!ELEMENT response ANY>]>'
+        "<!-- a note --><response><returncode>FAILED</returncode><messageKey>k</messageKey>"
+        "<message>Zoë &amp; <![CDATA[<Co>]]>&#33;</message></response>"
+    ).encode("latin-1")
+    with pytest.raises(ProviderRejected) as caught:
+        await bbb(Wire(body)).get_meeting_info("m1")
+    assert caught.value.provider_message == "Zoë & <Co>!"
+
+
 async def test_the_multi_error_form(bbb: Factory) -> None:
     body = (
         b"<response><returncode>FAILED</returncode><errors>"
@@ -519,6 +541,14 @@ async def test_the_multi_error_form(bbb: Factory) -> None:
         b"<response><returncode>MAYBE</returncode></response>",
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaa">]>'
         b"<response><returncode>&a;</returncode></response>",
+        # An external entity, and an entity left undeclared behind an external DTD: neither
+        # is read, both are refused.
+        b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b"<response><returncode>&e;</returncode></response>",
+        b'<!DOCTYPE r SYSTEM "http://example.org/r.dtd">'
+        b"<response><returncode>&e;</returncode></response>",
+        b"<response><returncode>&e;</returncode></response>",
+        b"<response><returncode>SUCCESS</returncode></response><response/>",
     ],
 )
 async def test_unreadable_answers_are_protocol_errors(bbb: Factory, body: bytes) -> None:

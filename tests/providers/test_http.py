@@ -14,7 +14,7 @@ from yarl import URL
 
 from providers._http import AiohttpTransport, ProviderHttp, Redactor, RetryPolicy
 from providers.bigbluebutton.api import BigBlueButtonApi
-from providers.errors import ProviderUnavailable
+from providers.errors import ProviderNotFound, ProviderUnavailable
 from providers.simulators._server import Simulator, SimulatorServer
 from providers.simulators.bigbluebutton import BigBlueButtonSimulator
 from tests.providers.sleeps import SleepRecorder
@@ -52,7 +52,35 @@ async def test_success_is_returned_untouched(echo):
     http = ProviderHttp("echo", client)
     response = await http.send("GET", url + "/ping", operation="ping", idempotent=True)
     assert response.text == "ok"
+    assert response.headers["content-type"].startswith("text/plain")
     assert sim.hits == 1
+
+
+class Meter:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    def provider_call(self, provider: str, call: str, seconds: float, error: str | None) -> None:
+        assert seconds >= 0
+        self.calls.append((provider, call, error))
+
+
+async def test_measured_tells_the_meter_every_outcome_but_a_cancel():
+    meter = Meter()
+    http = ProviderHttp("echo", AiohttpTransport(), meter=meter)
+    with http.measured("fine"):
+        pass
+    with pytest.raises(ProviderNotFound), http.measured("missing"):
+        raise ProviderNotFound("echo", "missing", "no such room")
+    with pytest.raises(KeyError), http.measured("broken"):
+        raise KeyError("x")
+    with pytest.raises(asyncio.CancelledError), http.measured("cancelled"):
+        raise asyncio.CancelledError
+    assert meter.calls == [
+        ("echo", "fine", None),
+        ("echo", "missing", "not_found"),
+        ("echo", "broken", "other"),
+    ]
 
 
 async def test_idempotent_call_is_retried_after_500_with_backoff(echo):
@@ -85,6 +113,15 @@ async def test_timeout_becomes_provider_unavailable(echo):
     with pytest.raises(ProviderUnavailable, match=r"no answer within 0.2s") as caught:
         await http.send("GET", url + "/ping", operation="ping", idempotent=True)
     assert isinstance(caught.value.__cause__, TimeoutError)
+
+
+async def test_a_timeout_changed_later_holds_for_the_next_calls(echo):
+    sim, url, client = echo
+    http = ProviderHttp("echo", client, retry=RetryPolicy(attempts=1))
+    http.timeout = 0.2
+    sim.faults.hang_next = 1
+    with pytest.raises(ProviderUnavailable, match=r"no answer within 0.2s"):
+        await http.send("GET", url + "/ping", operation="ping", idempotent=True)
 
 
 async def test_connection_refused_becomes_provider_unavailable():

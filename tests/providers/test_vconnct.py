@@ -207,6 +207,23 @@ async def test_configured_join_path_is_used():
     assert seen == ["/api/v1/join_meeting/"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+async def test_the_envelope_is_read_in_every_encoding_json_allows(encoding: str):
+    body = {"status": True, "status_code": 200, "message": "ok", "data": {"url": "https://ü"}}
+    content = json.dumps(body, ensure_ascii=False).encode(encoding)
+    async with HandTransport(lambda _r: reply(200, content=content)) as http:
+        client = VConnctClient(url="http://vc.test", license=LICENSE, transport=http)
+        assert await client.join("m", "Bob", "viewer") == "https://ü"
+
+
+@pytest.mark.parametrize("content", [b"", b"nope", b"[]", b'{"data": 1}', b"\xff\xfe"])
+async def test_a_body_without_the_envelope_is_a_protocol_error(content: bytes):
+    async with HandTransport(lambda _r: reply(200, content=content)) as http:
+        client = VConnctClient(url="http://vc.test", license=LICENSE, transport=http)
+        with pytest.raises(ProviderProtocolError, match="without the envelope"):
+            await client.join("m", "Bob", "viewer")
+
+
 async def test_license_echoed_by_the_server_is_redacted():
     def answer(request: ProviderRequest) -> ProviderResponse:
         body = {
