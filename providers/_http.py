@@ -238,11 +238,6 @@ class ProviderHttp:
         """Seconds an attempt may take, from connecting to the last byte of the answer."""
         return self._deadlines.seconds
 
-    @timeout.setter
-    def timeout(self, seconds: float) -> None:
-        # For the calls from now on (tests shorten it); the ones in flight keep theirs.
-        self._deadlines.seconds = seconds
-
     def measured(self, operation: str) -> _Measured:
         """Report the call made inside this `with` block to the meter: its time (retries and
         backoff included: what the command waited) and the kind of its failure, if any."""

@@ -115,15 +115,6 @@ async def test_timeout_becomes_provider_unavailable(echo):
     assert isinstance(caught.value.__cause__, TimeoutError)
 
 
-async def test_a_timeout_changed_later_holds_for_the_next_calls(echo):
-    sim, url, client = echo
-    http = ProviderHttp("echo", client, retry=RetryPolicy(attempts=1))
-    http.timeout = 0.2
-    sim.faults.hang_next = 1
-    with pytest.raises(ProviderUnavailable, match=r"no answer within 0.2s"):
-        await http.send("GET", url + "/ping", operation="ping", idempotent=True)
-
-
 async def test_connection_refused_becomes_provider_unavailable():
     transport = AiohttpTransport()
     http = ProviderHttp("echo", transport, retry=RetryPolicy(attempts=1))
