@@ -2,8 +2,7 @@
 
 Every provider call goes through `ProviderHttp.send`, which
 - gives each attempt an overall deadline of the configured timeout, body included (a server
-  dripping a byte at a time trips it like one that never answers), kept by `Deadlines` on one
-  timer for all of a provider's calls rather than one `asyncio.timeout` timer per call,
+  dripping a byte at a time trips it like one that never answers),
 - retries with exponential backoff only calls the caller marks idempotent, and only on
   `ProviderUnavailable` (timeouts, transport failures, HTTP 5xx),
 - turns every transport exception into the provider error tree, so no HTTP library's types
@@ -37,7 +36,6 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
-from providers._deadline import Deadlines
 from providers.errors import ProviderError, ProviderUnavailable
 from providers.metering import NO_METER, CallMeter, error_kind
 
@@ -226,17 +224,12 @@ class ProviderHttp:
     ) -> None:
         self.provider = provider
         self.transport = transport
-        self._deadlines = Deadlines(timeout)
+        self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.redact = Redactor(secrets)
         self._sleep = sleep
         self.meter = meter
         self._paths: dict[str, str] = {}
-
-    @property
-    def timeout(self) -> float:
-        """Seconds an attempt may take, from connecting to the last byte of the answer."""
-        return self._deadlines.seconds
 
     def measured(self, operation: str) -> _Measured:
         """Report the call made inside this `with` block to the meter: its time (retries and
@@ -310,7 +303,7 @@ class ProviderHttp:
             # Inside the try: a malformed configured URL is reported like any unreachable server.
             path = self._path(request.url)
             # The deadline covers the body too: the transport reads all of it before it returns.
-            with self._deadlines.limit():
+            async with asyncio.timeout(self.timeout):
                 response = await self.transport.request(request)
         except TimeoutError as error:
             raise ProviderUnavailable(
