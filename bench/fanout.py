@@ -32,23 +32,17 @@ import aiohttp
 from figures import emit, figure, load, machine  # bench/figures.py: run from this folder
 from slack_burst import (
     CHANNEL,
-    CONFIG,
     FAKE,
-    HERE,
-    SIGNING,
     TEAM,
-    TOKEN,
     cpu_seconds,
     free_port,
+    launch_bot,
     signed_headers,
     start,
     stop,
     until_served,
     user_id,
-    write_store,
 )
-
-from bot.simulated import DEMO_BBB_SECRET
 
 BURST = 50.0  # the fake's workspace burst (its default)
 TARGET = 1.10  # within 10% of the floor
@@ -87,7 +81,7 @@ async def stats_of(http: aiohttp.ClientSession, fake_url: str) -> dict[str, Any]
         return dict(await answer.json())
 
 
-async def fan_out(people: int, per_minute: float) -> dict[str, Any]:  # noqa: PLR0915 - one run
+async def fan_out(people: int, per_minute: float) -> dict[str, Any]:
     commands = -(-people // PER_COMMAND)
     posts = people + 2 * commands  # the cards, the creators' links, the invitations
     floor = max(0.0, (posts - BURST) / (per_minute / 60))
@@ -115,24 +109,7 @@ async def fan_out(people: int, per_minute: float) -> dict[str, Any]:  # noqa: PL
     bot: asyncio.subprocess.Process | None = None
     try:
         with tempfile.TemporaryDirectory() as folder:
-            db = Path(folder) / "bench.db"
-            await write_store(db)  # the tables (and a meeting nobody uses here)
-            port = free_port()
-            config = Path(folder) / "config.yaml"
-            config.write_text(
-                CONFIG.format(
-                    **{"bbb_port": bbb_port, "bbb_secret": DEMO_BBB_SECRET, "token": TOKEN},
-                    **{"signing": SIGNING, "port": port, "url": fake_url, "db": db},
-                )
-            )
-            log = Path(folder) / "bot.log"
-            with log.open("wb") as log_file:
-                bot = await asyncio.create_subprocess_exec(
-                    *(sys.executable, "-m", "bot", "run", "--config", str(config)),
-                    cwd=HERE.parent,
-                    stderr=log_file,
-                )
-            url = f"http://127.0.0.1:{port}/slack/events"
+            bot, url, log = await launch_bot(Path(folder), fake_url=fake_url, bbb_port=bbb_port)
             async with aiohttp.ClientSession() as http:
                 await until_served(http, url, bot)
                 requests = [

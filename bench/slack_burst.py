@@ -238,7 +238,33 @@ async def counts(http: aiohttp.ClientSession, fake_url: str) -> dict[str, int]:
         return dict(await answer.json())
 
 
-async def burst(size: int, *, profile: str | None, py_spy: str) -> Outcome:  # noqa: PLR0915 - one run, in order
+async def launch_bot(
+    folder: Path, *, fake_url: str, bbb_port: int
+) -> tuple[asyncio.subprocess.Process, str, Path]:
+    """`meetbot run` in HTTP mode against the fake Slack, on a new store in `folder`, as an
+    operator starts it (its default log level, WARNING; its log kept apart): the process,
+    its signed endpoint's URL and its log file."""
+    db = folder / "bench.db"
+    await write_store(db)  # the tables and the running meeting
+    port = free_port()
+    config = folder / "config.yaml"
+    config.write_text(
+        CONFIG.format(
+            **{"bbb_port": bbb_port, "bbb_secret": DEMO_BBB_SECRET, "token": TOKEN},
+            **{"signing": SIGNING, "port": port, "url": fake_url, "db": db},
+        )
+    )
+    log = folder / "bot.log"
+    with log.open("wb") as log_file:
+        bot = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bot", "run", "--config", str(config)),
+            cwd=HERE.parent,
+            stderr=log_file,
+        )
+    return bot, f"http://127.0.0.1:{port}/slack/events", log
+
+
+async def burst(size: int, *, profile: str | None, py_spy: str) -> Outcome:
     people = WARM + size
     fake, fake_url = await start(
         *(sys.executable, str(FAKE), "--unlimited", "--workspaces=1", "--channels=1"),
@@ -255,26 +281,7 @@ async def burst(size: int, *, profile: str | None, py_spy: str) -> Outcome:  # n
     )
     try:
         with tempfile.TemporaryDirectory() as folder:
-            db = Path(folder) / "bench.db"
-            await write_store(db)
-            port = free_port()
-            config = Path(folder) / "config.yaml"
-            config.write_text(
-                CONFIG.format(
-                    **{"bbb_port": bbb_port, "bbb_secret": DEMO_BBB_SECRET, "token": TOKEN},
-                    **{"signing": SIGNING, "port": port, "url": fake_url, "db": db},
-                )
-            )
-            # As an operator starts it: its default log level (WARNING), its log kept apart.
-            log = Path(folder) / "bot.log"
-            with log.open("wb") as log_file:
-                bot = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    *("-m", "bot", "run", "--config", str(config)),
-                    cwd=HERE.parent,
-                    stderr=log_file,
-                )
-            url = f"http://127.0.0.1:{port}/slack/events"
+            bot, url, log = await launch_bot(Path(folder), fake_url=fake_url, bbb_port=bbb_port)
             connector = aiohttp.TCPConnector(limit=CONNECTIONS)
             async with aiohttp.ClientSession(connector=connector) as http:
                 await until_served(http, url, bot)
