@@ -1,15 +1,16 @@
 """The Slack app: one `/meet` listener and the card buttons, on Bolt's AsyncApp.
 
 Every listener acks first, before any I/O (Slack allows 3 seconds), then hands the rest to a
-bounded pool (`adapters._pool`), so acks stay fast while the work queues: map the payload to
-a `ChatUser` and `Conversation`, run the command layer, deliver the replies. HTTP mode
-serves the signed endpoint (`endpoint.py`: signature, replay and shape checks before Bolt);
-Socket Mode needs neither those checks (the socket is authenticated) nor a public URL. 429
-answers are retried after Retry-After. The posts (cards, reminders, DMs), users.info and
-the answers on a command's response_url go through `webapi.SlackWebApi`, the rest of the Web
-API through slack_sdk; each keeps one HTTP session
-(a pool of kept-alive connections), opened on first use: slack_sdk alone would open and close
-a session, and a TCP connection, per call.
+bounded pool (`adapters._pool`) without waiting for it, so acks stay fast while the work
+queues: map the payload to a `ChatUser` and `Conversation`, run the command layer, deliver the
+replies. While a burst of requests is still coming in, the work waits for a lull
+(`adapters._lull`). HTTP mode serves the signed endpoint (`endpoint.py`: signature, replay
+and shape checks before Bolt; it acks a `/meet` command itself, past Bolt's dispatch); Socket
+Mode needs neither those checks (the socket is authenticated) nor a public URL. 429 answers
+are retried after Retry-After. The posts (cards, reminders, DMs), users.info and the answers
+on a command's response_url go through `webapi.SlackWebApi` on kept-alive connections, the
+rest of the Web API through slack_sdk on one shared HTTP session, opened on first use:
+slack_sdk alone would open and close a session, and a TCP connection, per call.
 """
 
 from __future__ import annotations
@@ -163,7 +164,9 @@ class SlackAdapter:
     ) -> None:
         await ack()  # before any I/O: the 3-second deadline
         self._acked(context)
-        self._hand_over(body, client, self._respond_for(body, respond))
+        self._hand_over(
+            "command", self._run_command, body, client, self._respond_for(body, respond)
+        )
 
     async def _take_command(self, body: dict[str, Any], received: float) -> None:
         """A slash command the HTTP endpoint acks itself (no Bolt dispatch): as `_on_command`,
@@ -171,10 +174,19 @@ class SlackAdapter:
         the command's response_url."""
         self._lull.arrived()
         self._acked({RECEIVED: received})
-        self._hand_over(body, self.app.client, self.web.responder(str(body["response_url"])))
+        answer = self.web.responder(str(body["response_url"]))
+        self._hand_over("command", self._run_command, body, self.app.client, answer)
 
-    def _hand_over(self, body: dict[str, Any], client: AsyncWebClient, answer: Respond) -> None:
-        self._pool.submit(lambda: self._work("command", self._run_command, body, client, answer))
+    def _hand_over(
+        self,
+        what: str,
+        run: Callable[[dict[str, Any], AsyncWebClient, Respond], Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        answer: Respond,
+    ) -> None:
+        """The work of an acked command or click, to the pool (the listener goes on)."""
+        self._pool.submit(lambda: self._work(what, run, body, client, answer))
 
     async def _work(
         self,
@@ -221,8 +233,7 @@ class SlackAdapter:
     ) -> None:
         await ack()
         self._acked(context)
-        answer = self._respond_for(body, respond)
-        self._pool.submit(lambda: self._work("button", self._run_button, body, client, answer))
+        self._hand_over("button", self._run_button, body, client, self._respond_for(body, respond))
 
     async def _run_button(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond

@@ -62,7 +62,6 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self.answered = False  # some byte of the current answer has arrived
         self.reusable = True
-        self.used = 0  # requests answered on this connection
         self.idle_since = 0.0
 
     # asyncio.Protocol
@@ -98,7 +97,6 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
         answer = Answer(self._parser.get_status_code(), self._headers, b"".join(self._body))
         self._headers, self._body = {}, []
-        self.used += 1
         waiter, self._answer = self._answer, None
         if waiter is not None and not waiter.done():
             waiter.set_result(answer)
