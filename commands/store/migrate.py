@@ -14,9 +14,9 @@ table. What is found decides what is done:
 
 All of it is one transaction, taken under a lock that every process migrating the same
 database queues on (PostgreSQL: an advisory lock held until the transaction ends; SQLite: the
-file's write lock, taken by BEGIN IMMEDIATE), so any number of processes starting at once on
-an empty database make its tables once, and each comes up; a step that fails leaves the store
-as it was.
+file's write lock, taken by BEGIN IMMEDIATE once the file is in WAL mode, see
+`commands.store.wal`), so any number of processes starting at once on an empty database make
+its tables once, and each comes up; a step that fails leaves the store as it was.
 
 A store already at the head revision (every start but the first after an upgrade) is told
 by one read of `alembic_version`, in the same transaction under the same lock: Alembic, and
@@ -26,6 +26,7 @@ its revision scripts, are loaded only when there is something to do.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from commands.store.errors import FAILURES, describe
 from commands.store.records import StoreError
 from commands.store.upgrade import upgrade_1_to_2, upgrade_2_to_3
+from commands.store.wal import StillLocked, into_wal
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -103,6 +105,11 @@ def head() -> str:
 
 async def migrate(url: str) -> Migration:
     """Bring the store at `url` to the head revision (see the module's doc)."""
+    try:
+        # Before the transaction: SQLite changes its journal mode only outside one.
+        await into_wal(url, SQLITE_WAIT_MS / 1000)
+    except (sqlite3.Error, StillLocked) as error:  # their words hold no SQL
+        raise StoreError(f"cannot migrate the store at {shown(url)}: {error}") from error
     engine = _engine(url)
     try:
         async with engine.connect() as connection, connection.begin():
@@ -223,8 +230,7 @@ def _engine(url: str) -> AsyncEngine:
 def _sqlite_connect(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     connection.isolation_level = None  # we say BEGIN ourselves
     cursor = connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")  # the file is in WAL mode by now
     cursor.close()
 
 

@@ -104,9 +104,9 @@ def _check_sqlite_folder(url: str) -> None:
 
 def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
-    # The busy timeout first: even switching to WAL waits for another process's lock.
-    # It makes concurrent writers wait their turn (a burst of joins) instead of failing with
-    # "database is locked"; WAL lets readers run beside the one writer.
+    # The busy timeout makes concurrent writers wait their turn (a burst of joins) instead of
+    # failing with "database is locked"; WAL lets readers run beside the one writer. The
+    # migration put the file in WAL mode (`commands.store.wal`): saying it again takes no lock.
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last commits.

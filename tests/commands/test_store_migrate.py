@@ -5,6 +5,7 @@ leaves the store as a short StoreError."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import warnings
 
 import pytest
@@ -63,6 +64,37 @@ async def test_four_processes_migrating_an_empty_store_at_once_all_come_up(store
     store = await MeetingStore.open(store_url)
     await store.add_meeting(meeting())
     await store.close()
+
+
+async def test_a_new_sqlite_store_another_process_is_writing_is_waited_for(tmp_path):
+    # SQLite refuses the switch to WAL at once, busy timeout or not, while another connection
+    # writes a file still in rollback mode: four processes starting on one new store met that.
+    path = tmp_path / "store.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+    try:
+        migration = await migrate(f"sqlite:///{path}")
+    finally:
+        other.close()
+    assert migration.done == ["created the tables"]
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_a_sqlite_store_locked_past_the_wait_is_a_short_store_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("commands.store.migrate.SQLITE_WAIT_MS", 50)
+    path = tmp_path / "store.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError) as refused:
+            await migrate(f"sqlite:///{path}")
+    finally:
+        other.close()
+    assert str(refused.value) == (
+        f"cannot migrate the store at sqlite:///{path}: the SQLite file stayed locked for 0.05 s"
+    )
 
 
 async def test_a_step_that_fails_leaves_the_store_as_it_was(store_url):
