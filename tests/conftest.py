@@ -1,4 +1,4 @@
-"""Fixtures for every test folder: the store's two databases.
+"""Fixtures for every test folder: the store's two databases; hypothesis's settings.
 
 `store_url` is a URL of an empty store, once for each database the store runs on: a SQLite
 file, and a database of its own on a real PostgreSQL server (`tests/postgres.py`) that the
@@ -13,8 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.postgres import SKIP_VARIABLE, NoPostgres, PostgresServer, start_server
+
+# Property tests say what holds, never how fast: a slow or loaded machine (CI's) must not fail
+# one on hypothesis's default 200 ms deadline for an example. The tests that set their own
+# settings already say the same.
+settings.register_profile("meetbot", deadline=None)
+settings.load_profile("meetbot")
 
 
 @pytest.fixture(scope="session")
