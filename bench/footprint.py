@@ -12,9 +12,9 @@ for each measurement, as an operator starts it.
 - One more Slack-only run under `python -X importtime` tells whether discord was imported.
 - `import bot.cli`: seconds, in a fresh interpreter (the median of the rounds).
 - Before any of it, meetbot's modules are compiled to bytecode (`compile_bytecode`), as
-  installing the wheel does: an editable install under PYTHONDONTWRITEBYTECODE (as this
-  machine's environment sets it) would otherwise compile them all from source at every
-  start, some 0.2 s of CPU that an installed bot (the Dockerfile's too) never spends.
+  installing the wheel does: an editable install under PYTHONDONTWRITEBYTECODE (which some
+  environments set) would otherwise compile them all from source at every start, some 0.2 s
+  of CPU that an installed bot (the Dockerfile's too) never spends.
 
 Target: a Slack-only `meetbot run` never imports discord and is ready in under 0.5 s.
 
