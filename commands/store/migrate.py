@@ -15,7 +15,7 @@ table. What is found decides what is done:
 All of it is one transaction, taken under a lock that every process migrating the same
 database queues on (PostgreSQL: an advisory lock held until the transaction ends; SQLite: the
 file's write lock, taken by BEGIN IMMEDIATE once the file is in WAL mode, see
-`commands.store.wal`), so any number of processes starting at once on an empty database make
+`commands.store.sqlitefile`), so any number of processes starting at once on an empty database make
 its tables once, and each comes up; a step that fails leaves the store as it was.
 
 A store already at the head revision (every start but the first after an upgrade) is told
@@ -38,8 +38,8 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from commands.store.errors import FAILURES, describe
 from commands.store.records import StoreError
+from commands.store.sqlitefile import StillLocked, into_wal
 from commands.store.upgrade import upgrade_1_to_2, upgrade_2_to_3
-from commands.store.wal import StillLocked, into_wal
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -27,6 +27,7 @@ from commands.store.meetings import MeetingTables
 from commands.store.migrate import async_url, migrate, shown
 from commands.store.recordings import RecordingTables
 from commands.store.records import StoreError
+from commands.store.sqlitefile import sqlite_file
 from commands.store.timeline import TimelineTables
 from commands.store.upkeep import UpkeepTables
 from commands.store.writing import WriteTurns
@@ -52,9 +53,8 @@ class MeetingStore(
         self._resolves = Batch(self._resolve_all)
         self._removal_reads = Batch(self._read_removals)
         self._join_spool = Spool(self._write_joins, what="join log")
-        database = engine.url.database
-        file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
-        self._claims = SqliteClaims(str(database)) if file else None
+        file = sqlite_file(engine.url)
+        self._claims = SqliteClaims(file[0]) if file is not None else None
 
     @classmethod
     async def open(cls, url: str, *, migrated: bool = False) -> MeetingStore:
@@ -95,9 +95,10 @@ def _check_sqlite_folder(url: str) -> None:
             f"cannot open the store: {shown(url)} is not a database URL "
             "(e.g. sqlite:///meetbot.db or postgresql+asyncpg://user:password@host/db)"
         ) from None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    file = sqlite_file(parsed)
+    if file is None:
         return
-    folder = Path(parsed.database).expanduser().resolve().parent
+    folder = Path(file[0]).expanduser().resolve().parent
     if not folder.is_dir():
         raise StoreError(f"cannot open the store at {url}: the folder {folder} does not exist")
 
@@ -106,7 +107,8 @@ def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -
     cursor = connection.cursor()
     # The busy timeout makes concurrent writers wait their turn (a burst of joins) instead of
     # failing with "database is locked"; WAL lets readers run beside the one writer. The
-    # migration put the file in WAL mode (`commands.store.wal`): saying it again takes no lock.
+    # migration put the file in WAL mode (`commands.store.sqlitefile`): saying it again takes
+    # no lock.
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last commits.

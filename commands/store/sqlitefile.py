@@ -1,4 +1,5 @@
-"""Putting a SQLite file into WAL mode when other processes may be writing it.
+"""The SQLite file behind a store's URL: which URLs name one (`sqlite_file`), and putting it
+into WAL mode when other processes may be writing it (`into_wal`).
 
 SQLite makes `PRAGMA journal_mode=WAL` fail at once with "database is locked" while another
 connection has a write open on a file still in rollback mode: its busy timeout does not apply
@@ -15,7 +16,7 @@ import random
 import sqlite3
 import time
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 #: between tries: short, and spread so that processes waiting together do not retry in step
 PAUSE_SECONDS = (0.005, 0.025)
@@ -25,8 +26,9 @@ class StillLocked(Exception):
     """The file stayed locked for the whole wait."""
 
 
-def sqlite_file(url: str) -> tuple[str, bool] | None:
-    """(the database, whether it is a `file:` URI) of a SQLite URL naming a file, else None."""
+def sqlite_file(url: str | URL) -> tuple[str, bool] | None:
+    """(the database, whether it is a `file:` URI) of a SQLite URL naming a file, else None
+    (another database, or SQLite in memory)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
