@@ -24,8 +24,6 @@ Target: a Slack-only `meetbot run` never imports discord and is ready in under 0
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from figures import emit, figure, load, machine
+from slack_sdk.signature import SignatureVerifier
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -132,14 +131,14 @@ def signed_help(url: str) -> bool:
         }
     ).encode()
     stamp = str(int(time.time()))
-    base = f"v0:{stamp}:".encode() + body
-    digest = hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
     request = urllib.request.Request(  # noqa: S310 - loopback http
         url,
         data=body,
         headers={
             "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": f"v0={digest}",
+            "X-Slack-Signature": signature,
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )

@@ -58,6 +58,9 @@ log = logging.getLogger("meetbot.slack")
 
 API_TIMEOUT = 30  # seconds per Web API call, slack_sdk's own default
 
+#: the work after an ack: `_run_command` or `_run_button`, given the body, a client, the answerer
+Work = Callable[[dict[str, Any], AsyncWebClient, Respond], Awaitable[None]]
+
 
 class SlackAdapter:
     """/meet in Slack. `serve_http` for HTTP mode, `connect_socket_mode` for Socket Mode."""
@@ -180,7 +183,7 @@ class SlackAdapter:
     def _hand_over(
         self,
         what: str,
-        run: Callable[[dict[str, Any], AsyncWebClient, Respond], Awaitable[None]],
+        run: Work,
         body: dict[str, Any],
         client: AsyncWebClient,
         answer: Respond,
@@ -191,7 +194,7 @@ class SlackAdapter:
     async def _work(
         self,
         what: str,
-        run: Callable[[dict[str, Any], AsyncWebClient, Respond], Awaitable[None]],
+        run: Work,
         body: dict[str, Any],
         client: AsyncWebClient,
         respond: Respond,
