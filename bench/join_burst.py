@@ -14,13 +14,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import build_providers
+from bot.app import build_providers, build_service
+from bot.config import RemindersConfig
 from bot.simulated import SimulatedProviders
 from commands.model import ChatUser, Conversation, Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.replies import Visibility
 from commands.router import CommandRouter
-from commands.service import MeetingService
 from commands.store import MeetingStore
 
 CLASS_SIZE = int(sys.argv[1]) if len(sys.argv) > 1 else 300
@@ -62,11 +62,12 @@ async def main() -> None:
         providers = build_providers(sims.providers_config())
         with tempfile.TemporaryDirectory() as folder:
             store = await MeetingStore.open(f"sqlite:///{Path(folder) / 'bench.db'}")
-            service = MeetingService(
-                providers=providers,
-                store=store,
-                policy=RolePolicy(RolePolicyConfig()),
+            service = build_service(
+                providers,
+                store,
+                RolePolicy(RolePolicyConfig()),
                 default_provider="bigbluebutton",
+                reminders=RemindersConfig(),
                 clock=lambda: datetime.now(UTC),
             )
             router = CommandRouter(service)

@@ -31,12 +31,12 @@ from figures import emit, figure, load, machine  # bench/figures.py: run from th
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import build_providers
+from bot.app import build_providers, build_service
+from bot.config import RemindersConfig
 from bot.simulated import SimulatedProviders
 from commands.model import ChatUser, Conversation, Meeting, MeetingState, Platform, Tenant
 from commands.policy import RolePolicy, RolePolicyConfig
 from commands.router import CommandRouter
-from commands.service import MeetingService
 from commands.store import MeetingStore, async_url
 from commands.store.meetings import meeting_columns
 from commands.store.schema import MeetingRow
@@ -104,11 +104,12 @@ async def measure(size: int, calls: int, sims: SimulatedProviders) -> dict[str, 
         took = await fill(db, size)
         store = await MeetingStore.open(f"sqlite:///{db}")
         providers = build_providers(sims.providers_config())
-        service = MeetingService(
-            providers=providers,
-            store=store,
-            policy=RolePolicy(RolePolicyConfig()),
+        service = build_service(
+            providers,
+            store,
+            RolePolicy(RolePolicyConfig()),
             default_provider="bigbluebutton",
+            reminders=RemindersConfig(),
             clock=lambda: datetime.now(UTC),
         )
         router = CommandRouter(service)
