@@ -97,6 +97,18 @@ async def test_a_sqlite_store_locked_past_the_wait_is_a_short_store_error(tmp_pa
     )
 
 
+async def test_a_file_that_is_no_sqlite_database_is_named_so(tmp_path):
+    path = tmp_path / "store.db"
+    path.write_text("meeting notes, not a database\n" * 200)
+    with pytest.raises(StoreError) as refused:
+        await MeetingStore.open(f"sqlite:///{path}")
+    assert (
+        str(refused.value)
+        == f"cannot migrate the store at sqlite:///{path}: file is not a database"
+    )
+    assert path.read_text().startswith("meeting notes")  # left as it was
+
+
 async def test_a_step_that_fails_leaves_the_store_as_it_was(store_url):
     store = await MeetingStore.open(store_url)
     await store.add_meeting(meeting("two"))
